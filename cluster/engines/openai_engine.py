@@ -1,0 +1,288 @@
+"""The one client every engine kind uses: an OpenAI-compatible server over HTTP.
+
+llama.cpp and SGLang replicas point it at the server process they supervise; the
+``openai`` kind points it at a remote endpoint. Upstream failures are translated
+here, once, into :mod:`agents.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import structlog
+
+from agents import tool_calls
+from agents.engine import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatMessage,
+    ChatRequest,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ModelCard,
+    ResponseFormat,
+    ToolCallDelta,
+    Usage,
+)
+from agents.errors import (
+    ChorusError,
+    ContextWindowExceededError,
+    InvalidInputError,
+    RateLimitedError,
+    UpstreamError,
+    UpstreamUnavailableError,
+)
+from agents.errors import TimeoutError as ChorusTimeoutError
+from cluster.settings import EngineSettings
+
+log = structlog.get_logger(__name__)
+
+
+class OpenAICompatibleEngine:
+    """Implements :class:`agents.engine.EngineProtocol` against ``base_url`` (ending in /v1).
+
+    ``ready_check`` is called before every request; a supervised engine passes
+    its process's ``check`` so requests to a restarting server fail fast with 503.
+    """
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        ready_check: Callable[[], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(settings.request_timeout_s, connect=10.0),
+            transport=transport,
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        )
+        self._ready_check = ready_check or (lambda: None)
+        self._upstream_model = settings.model if settings.kind == "openai" else settings.name
+
+    def model_card(self) -> ModelCard:
+        return ModelCard(
+            id=self.settings.name,
+            engine=self.settings.kind,
+            context_window=self.settings.context_window,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- requests -----------------------------------------------------------------------
+
+    def _emulates_tools(self, request: ChatRequest) -> bool:
+        return self.settings.tool_call_mode() == "schema" and tool_calls.uses_tools(request)
+
+    def _body(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        if self._emulates_tools(request):
+            schema = tool_calls.reply_schema(request)
+            request = request.model_copy(
+                update={
+                    "messages": tool_calls.with_tools_prompt(request),
+                    "tools": None,
+                    "tool_choice": None,
+                    "response_format": ResponseFormat.model_validate(
+                        {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+                    ),
+                }
+            )
+        body = request.model_dump(mode="json", exclude_none=True, by_alias=True)
+        body["model"] = self._upstream_model
+        body["stream"] = stream
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        else:
+            body.pop("stream_options", None)
+        if body.get("tool_choice") is None:
+            body.pop("tool_choice", None)
+        return body
+
+    async def chat(self, request: ChatRequest) -> ChatCompletion:
+        self._ready_check()
+        try:
+            resp = await self._client.post(
+                self.base_url + "/chat/completions", json=self._body(request, stream=False)
+            )
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        if resp.status_code >= 400:
+            raise self._status_error(resp.status_code, resp.content)
+        try:
+            completion = ChatCompletion.model_validate_json(resp.content)
+        except ValueError as exc:
+            raise UpstreamError(f"model '{self.settings.name}' sent an unreadable answer") from exc
+        completion.model = self.settings.name
+        if self._emulates_tools(request):
+            completion = self._as_tool_reply(completion, request)
+        return completion
+
+    def _as_tool_reply(self, completion: ChatCompletion, request: ChatRequest) -> ChatCompletion:
+        text = completion.choices[0].message.content or ""
+        if completion.choices[0].finish_reason == "length":
+            raise UpstreamError(
+                "the model ran out of tokens before finishing its tool call; raise max_tokens",
+                details={"reply": text[:500]},
+            )
+        content, calls = tool_calls.parse_reply(text, request)
+        completion.choices = [
+            Choice(
+                message=AssistantMessage(content=content, tool_calls=calls or None),
+                finish_reason="tool_calls" if calls else "stop",
+            )
+        ]
+        return completion
+
+    async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """Yields role, deltas, a finish chunk and a usage chunk (see EngineProtocol).
+
+        With emulated tool calls the reply must be parsed whole, so the answer or
+        the calls arrive as one delta after the model finishes.
+        """
+        if self._emulates_tools(request):
+            async for chunk in self._stream_tool_reply(request):
+                yield chunk
+            return
+        self._ready_check()
+        body = self._body(request, stream=True)
+        usage: Usage | None = None
+        produced = 0
+        last: ChatCompletionChunk | None = None
+        try:
+            async with self._client.stream(
+                "POST", self.base_url + "/chat/completions", json=body
+            ) as resp:
+                if resp.status_code >= 400:
+                    raise self._status_error(resp.status_code, await resp.aread())
+                async for line in resp.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = self._parse_chunk(data)
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    if not chunk.choices:
+                        continue
+                    chunk.usage = None
+                    chunk.model = self.settings.name
+                    if chunk.choices[0].delta.content:
+                        produced += 1
+                    last = chunk
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        if usage is None:
+            prompt = await self.count_tokens(request.messages)
+            usage = Usage(
+                prompt_tokens=prompt, completion_tokens=produced, total_tokens=prompt + produced
+            )
+        yield ChatCompletionChunk(
+            id=last.id if last else "chatcmpl-none", model=self.settings.name, usage=usage
+        )
+
+    async def _stream_tool_reply(
+        self, request: ChatRequest
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        completion = await self.chat(request)
+        choice = completion.choices[0]
+
+        def chunk(delta: Delta, finish: Any = None) -> ChatCompletionChunk:
+            return ChatCompletionChunk(
+                id=completion.id,
+                model=completion.model,
+                choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+            )
+
+        yield chunk(Delta(role="assistant"))
+        if choice.message.tool_calls:
+            yield chunk(
+                Delta(
+                    tool_calls=[
+                        ToolCallDelta(index=i, id=c.id, type="function", function=c.function)
+                        for i, c in enumerate(choice.message.tool_calls)
+                    ]
+                )
+            )
+        elif choice.message.content:
+            yield chunk(Delta(content=choice.message.content))
+        yield chunk(Delta(), choice.finish_reason)
+        yield ChatCompletionChunk(id=completion.id, model=completion.model, usage=completion.usage)
+
+    async def count_tokens(self, messages: list[ChatMessage]) -> int:
+        """Tokens the engine's chat template makes of ``messages``."""
+        self._ready_check()
+        payload = {"messages": [m.model_dump(mode="json", exclude_none=True) for m in messages]}
+        root = self.base_url.removesuffix("/v1")
+        try:
+            resp = await self._client.post(root + "/tokenize", json=payload)
+            if resp.status_code == 200 and "count" in resp.json():
+                return int(resp.json()["count"])
+            # Servers without /tokenize: the prompt size of a one-token answer.
+            probe = ChatRequest(model=self.settings.name, messages=messages, max_tokens=1)
+            return (await self.chat(probe)).usage.prompt_tokens
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+
+    # -- error translation --------------------------------------------------------------
+
+    def _parse_chunk(self, data: str) -> ChatCompletionChunk:
+        try:
+            raw = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise UpstreamError(f"model '{self.settings.name}' sent a broken stream") from exc
+        if isinstance(raw, dict) and "error" in raw:
+            raise self._status_error(500, data.encode())
+        try:
+            return ChatCompletionChunk.model_validate(raw)
+        except ValueError as exc:
+            raise UpstreamError(f"model '{self.settings.name}' sent a broken stream") from exc
+
+    def _transport_error(self, exc: httpx.HTTPError) -> ChorusError:
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return ChorusTimeoutError(
+                f"model '{self.settings.name}' did not answer within "
+                f"{self.settings.request_timeout_s:.0f}s"
+            )
+        log.warning("engine_unreachable", model=self.settings.name, error=repr(exc))
+        return UpstreamUnavailableError(
+            f"model '{self.settings.name}' is unreachable; retry shortly",
+            retry_after=5.0,
+            details={"model": self.settings.name},
+        )
+
+    def _status_error(self, status: int, content: bytes) -> ChorusError:
+        try:
+            err = json.loads(content).get("error") or {}
+            if not isinstance(err, dict):
+                err = {"message": str(err)}
+        except (ValueError, AttributeError):
+            err = {}
+        message = str(err.get("message") or content[:300].decode("utf-8", "replace"))
+        code = str(err.get("code") or "")
+        details = err.get("details") if isinstance(err.get("details"), dict) else None
+        if code == "context_length_exceeded" or "context length" in message.lower():
+            return ContextWindowExceededError(message, param="messages", details=details)
+        if status in (400, 422):
+            return InvalidInputError(message, param=err.get("param"), details=details)
+        if status == 429:
+            return RateLimitedError(f"model '{self.settings.name}' is rate limited: {message}")
+        if status in (502, 503, 504):
+            return UpstreamUnavailableError(
+                f"model '{self.settings.name}' is unavailable: {message}", retry_after=5.0
+            )
+        log.warning("engine_error", model=self.settings.name, status=status, message=message)
+        return UpstreamError(f"model '{self.settings.name}' failed ({status}): {message}")

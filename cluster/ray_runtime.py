@@ -1,0 +1,36 @@
+"""Starting or joining Ray the way Chorus needs it: local clusters stay on loopback."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+def loopback_env() -> dict[str, str]:
+    """Environment that keeps a local Ray cluster's traffic on 127.0.0.1."""
+    return {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def apply_loopback_env() -> None:
+    """Call before ``import ray``: Ray reads these when its constants module loads."""
+    for key, value in loopback_env().items():
+        os.environ.setdefault(key, value)
+
+
+def init_local(namespace: str, **kwargs: Any) -> Any:
+    """Join ``RAY_ADDRESS`` if set, else start a single-node Ray on loopback."""
+    import ray
+
+    apply_loopback_env()
+    if ray.is_initialized():
+        return ray.get_runtime_context()
+    if os.environ.get("RAY_ADDRESS"):
+        return ray.init(address=os.environ["RAY_ADDRESS"], namespace=namespace, **kwargs)
+    return ray.init(
+        namespace=namespace,
+        _node_ip_address=LOOPBACK,
+        include_dashboard=False,
+        **kwargs,
+    )

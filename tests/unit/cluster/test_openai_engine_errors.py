@@ -1,0 +1,98 @@
+"""Error translation of the shared OpenAI-compatible client, against scripted HTTP answers.
+
+The real server path is covered in tests/integration/test_llamacpp_engine.py.
+"""
+
+import json
+
+import httpx
+import pytest
+
+from agents.engine import ChatRequest
+from agents.errors import (
+    ContextWindowExceededError,
+    InvalidInputError,
+    RateLimitedError,
+    UpstreamError,
+    UpstreamUnavailableError,
+)
+from cluster.engines.openai_engine import OpenAICompatibleEngine
+from cluster.settings import EngineSettings
+
+
+def engine(handler) -> OpenAICompatibleEngine:  # type: ignore[no-untyped-def]
+    return OpenAICompatibleEngine(
+        EngineSettings(name="m"), "http://upstream/v1", transport=httpx.MockTransport(handler)
+    )
+
+
+def req(**kw: object) -> ChatRequest:
+    return ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "x"}], **kw})
+
+
+def answer(status: int, body: dict) -> httpx.Response:  # type: ignore[type-arg]
+    return httpx.Response(status, json=body)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (400, {"error": {"message": "This model's maximum context length is 2048 tokens", "code": None}}, ContextWindowExceededError),
+        (400, {"error": {"message": "bad", "code": "context_length_exceeded"}}, ContextWindowExceededError),
+        (400, {"error": {"message": "bad stop", "param": "stop"}}, InvalidInputError),
+        (429, {"error": {"message": "slow down"}}, RateLimitedError),
+        (503, {"error": {"message": "loading"}}, UpstreamUnavailableError),
+        (500, {"detail": "boom"}, UpstreamError),
+    ],
+)
+async def test_status_errors(status: int, body: dict, expected: type) -> None:  # type: ignore[type-arg]
+    eng = engine(lambda r: answer(status, body))
+    with pytest.raises(expected):
+        await eng.chat(req())
+    with pytest.raises(expected):
+        [c async for c in eng.chat_stream(req())]
+
+
+async def test_unreachable_server_is_503_with_retry() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(UpstreamUnavailableError) as info:
+        await engine(refuse).chat(req())
+    assert info.value.retry_after > 0
+
+
+async def test_schema_mode_sends_schema_and_reads_tool_call() -> None:
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return answer(200, {
+            "model": "m",
+            "choices": [{"message": {"role": "assistant", "content": '{"name": "f", "arguments": {"a": 1}}'}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+        })
+
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}}]
+    out = await engine(upstream).chat(req(tools=tools, tool_choice="required"))
+    assert "tools" not in sent[0] and sent[0]["response_format"]["type"] == "json_schema"
+    assert sent[0]["messages"][0]["role"] == "system" and "f:" in sent[0]["messages"][0]["content"]
+    assert out.choices[0].finish_reason == "tool_calls"
+    assert json.loads(out.choices[0].message.tool_calls[0].function.arguments) == {"a": 1}
+
+
+async def test_stream_without_upstream_usage_gets_counted() -> None:
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/tokenize":
+            return answer(200, {"count": 11})
+        lines = [
+            {"id": "c1", "model": "m", "choices": [{"delta": {"role": "assistant"}}]},
+            {"id": "c1", "model": "m", "choices": [{"delta": {"content": "Hi"}}]},
+            {"id": "c1", "model": "m", "choices": [{"delta": {}, "finish_reason": "stop"}]},
+        ]
+        body = "".join(f"data: {json.dumps(x)}\n\n" for x in lines) + "data: [DONE]\n\n"
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    chunks = [c async for c in engine(upstream).chat_stream(req())]
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (11, 1)
