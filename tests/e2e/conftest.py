@@ -1,0 +1,61 @@
+"""The whole server, started the way the README does (``chorus serve``), once per session."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_TIMEOUT_S = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    data_dir = tmp_path_factory.mktemp("chorus-data")
+    log_path = data_dir / "server.log"
+    env = {**os.environ, "CHORUS_DATA_DIR": str(data_dir), "CHORUS_PORT": str(port)}
+    chorus = Path(sys.executable).parent / "chorus"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(chorus), "serve"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"chorus serve exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+            if "Chorus is listening" in log_path.read_text():
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"chorus serve not ready in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}")
+        assert httpx.get(base + "/healthz", timeout=10).status_code == 200
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def openai_client(server: str):  # type: ignore[no-untyped-def]
+    from openai import OpenAI
+
+    return OpenAI(base_url=server + "/v1", api_key="unused", max_retries=0, timeout=120)

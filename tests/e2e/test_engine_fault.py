@@ -1,0 +1,49 @@
+"""An engine process that dies: 503 with a retry hint, then the replica restarts it."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+import psutil
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+MODEL = "smollm2-135m-instruct"
+
+
+def _engine_server() -> psutil.Process:
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if "cluster.engines.llamacpp_server" in cmd and MODEL in cmd:
+            return proc
+    raise AssertionError("no llama.cpp server process found")
+
+
+def test_dead_engine_is_503_then_restarted(server: str, openai_client) -> None:  # type: ignore[no-untyped-def]
+    victim = _engine_server()
+    victim.kill()
+    victim.wait(10)
+    resp = httpx.post(
+        server + "/v1/chat/completions",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+        timeout=30,
+    )
+    assert resp.status_code == 503
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert resp.json()["error"]["code"] == "engine_unavailable"
+    assert "Traceback" not in resp.text
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if httpx.get(server + "/healthz").status_code == 200:
+            break
+        time.sleep(0.5)
+    assert _engine_server().pid != victim.pid
+    out = openai_client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=3
+    )
+    assert out.choices[0].message.content is not None
+    with pytest.raises(openai.NotFoundError):  # the gateway itself was never disturbed
+        openai_client.chat.completions.create(model="ghost", messages=[{"role": "user", "content": "x"}])

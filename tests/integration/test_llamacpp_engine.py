@@ -1,0 +1,108 @@
+"""The llama.cpp engine through the shared OpenAI-compatible client: the real model, no fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+
+from agents.engine import ChatMessage, ChatRequest
+from agents.errors import ContextWindowExceededError, UpstreamUnavailableError
+from cluster.engines.engine_process import EngineProcess
+from cluster.engines.openai_engine import OpenAICompatibleEngine
+
+pytestmark = pytest.mark.integration
+MODEL = "smollm2-135m-instruct"
+
+
+def req(text: str, **kw: object) -> ChatRequest:
+    return ChatRequest.model_validate(
+        {"model": MODEL, "messages": [{"role": "user", "content": text}], "seed": 7, **kw}
+    )
+
+
+async def test_chat_reports_usage(llama_engine: OpenAICompatibleEngine) -> None:
+    out = await llama_engine.chat(req("Name a colour.", max_tokens=12))
+    assert out.model == MODEL
+    assert out.choices[0].message.content
+    assert out.usage.prompt_tokens > 5
+    assert 0 < out.usage.completion_tokens <= 12
+    assert out.choices[0].finish_reason in ("stop", "length")
+
+
+async def test_stream_yields_deltas_then_finish_then_usage(llama_engine: OpenAICompatibleEngine) -> None:
+    chunks = [c async for c in llama_engine.chat_stream(req("Count to five.", max_tokens=16))]
+    deltas = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(deltas) >= 3  # token by token, not one blob
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-2].choices[0].finish_reason in ("stop", "length")
+    usage = chunks[-1].usage
+    assert usage is not None and usage.completion_tokens == pytest.approx(len(deltas), abs=2)
+
+
+async def test_json_schema_output_parses(llama_engine: OpenAICompatibleEngine) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 30}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+        "additionalProperties": False,
+    }
+    out = await llama_engine.chat(
+        req("Invent a person.", max_tokens=60,
+            response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}})
+    )
+    data = json.loads(out.choices[0].message.content or "")
+    assert set(data) == {"name", "age"} and isinstance(data["age"], int)
+
+
+async def test_forced_tool_call_has_valid_arguments(llama_engine: OpenAICompatibleEngine) -> None:
+    tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+                           "required": ["city", "days"], "additionalProperties": False}}}
+    out = await llama_engine.chat(
+        req("What's the weather in Paris for 3 days?", max_tokens=80, tools=[tool],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    )
+    call = out.choices[0].message.tool_calls[0]  # type: ignore[index]
+    args = json.loads(call.function.arguments)
+    assert call.function.name == "get_weather"
+    assert isinstance(args["city"], str) and isinstance(args["days"], int)
+    assert out.choices[0].finish_reason == "tool_calls"
+
+
+async def test_count_tokens_matches_usage(llama_engine: OpenAICompatibleEngine) -> None:
+    messages = [ChatMessage(role="user", content="How many tokens is this?")]
+    counted = await llama_engine.count_tokens(messages)
+    out = await llama_engine.chat(ChatRequest(model=MODEL, messages=messages, max_tokens=1))
+    assert counted == out.usage.prompt_tokens
+
+
+async def test_prompt_over_window_says_by_how_much(llama_engine: OpenAICompatibleEngine) -> None:
+    with pytest.raises(ContextWindowExceededError) as info:
+        await llama_engine.chat(req("word " * 1500))
+    err = info.value
+    assert err.details["context_window"] == 1024
+    assert err.details["excess_tokens"] == err.details["prompt_tokens"] - 1023
+    assert f"{err.details['excess_tokens']} over" in err.message
+
+
+async def test_killed_server_gives_503_then_comes_back(
+    llama_process: EngineProcess, llama_engine: OpenAICompatibleEngine
+) -> None:
+    before = llama_process.pid
+    assert before is not None
+    os.kill(before, signal.SIGKILL)
+    await asyncio.sleep(0.3)
+    with pytest.raises(UpstreamUnavailableError) as info:
+        await llama_engine.chat(req("hi", max_tokens=2))
+    assert info.value.retry_after > 0
+    for _ in range(300):
+        if llama_process.ready:
+            break
+        await asyncio.sleep(0.1)
+    assert llama_process.ready and llama_process.pid != before
+    out = await llama_engine.chat(req("hi", max_tokens=2))
+    assert out.choices[0].message.content is not None
