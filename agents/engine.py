@@ -137,14 +137,18 @@ class ChatRequest(_Wire):
     )
     stop: str | list[str] | None = Field(default=None, description="Sequences that end the answer.")
     seed: int | None = Field(default=None, description="Seed for reproducible sampling.")
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2, description="Presence penalty.")
+    presence_penalty: float | None = Field(
+        default=None, ge=-2, le=2, description="Presence penalty."
+    )
     frequency_penalty: float | None = Field(
         default=None, ge=-2, le=2, description="Frequency penalty."
     )
     n: int = Field(default=1, ge=1, le=1, description="Only one choice is supported.")
     stream: bool = Field(default=False, description="Stream the answer as server-sent events.")
     stream_options: StreamOptions | None = Field(default=None, description="Streaming options.")
-    tools: list[ToolDefinition] | None = Field(default=None, description="Tools the model may call.")
+    tools: list[ToolDefinition] | None = Field(
+        default=None, description="Tools the model may call."
+    )
     tool_choice: ToolChoice | None = Field(default=None, description="How the model uses tools.")
     response_format: ResponseFormat | None = Field(default=None, description="Output format.")
     user: str | None = Field(default=None, description="End-user id, for logs.")
@@ -155,8 +159,7 @@ class ChatRequest(_Wire):
             names = {tool.function.name for tool in self.tools or []}
             if self.tool_choice.function.name not in names:
                 raise ValueError(
-                    f"tool_choice names '{self.tool_choice.function.name}', "
-                    "which is not in tools"
+                    f"tool_choice names '{self.tool_choice.function.name}', which is not in tools"
                 )
         if self.tool_choice == "required" and not self.tools:
             raise ValueError("tool_choice 'required' needs at least one tool in tools")

@@ -67,9 +67,7 @@ class ScriptedEngine:
         self.requests: list[ChatRequest] = []
 
     def model_card(self) -> ModelCard:
-        return ModelCard(
-            id=self._model, engine="scripted", context_window=self._context_window
-        )
+        return ModelCard(id=self._model, engine="scripted", context_window=self._context_window)
 
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
         return sum(len(_TOKEN.findall(m.text())) + 3 for m in messages)

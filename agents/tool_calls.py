@@ -80,9 +80,7 @@ def tools_prompt(request: ChatRequest) -> str:
             f"- {fn.name}: {fn.description or 'no description'} "
             f"Arguments (JSON Schema): {json.dumps(fn.parameters, ensure_ascii=False)}"
         )
-    lines.append(
-        'To call a tool, reply with JSON {"name": <tool name>, "arguments": {...}}.'
-    )
+    lines.append('To call a tool, reply with JSON {"name": <tool name>, "arguments": {...}}.')
     if not must_call(request):
         lines.append('To answer directly instead, reply with JSON {"content": <your answer>}.')
     return "\n".join(lines)

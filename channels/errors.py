@@ -20,7 +20,9 @@ def error_response(exc: ChorusError) -> JSONResponse:
     return JSONResponse(exc.to_openai(), status_code=exc.status_code, headers=headers)
 
 
-def validation_error(exc: ValidationError | RequestValidationError, prefix: str = "") -> ChorusError:
+def validation_error(
+    exc: ValidationError | RequestValidationError, prefix: str = ""
+) -> ChorusError:
     """A 400 that names the first bad field and says what is wrong with it."""
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
@@ -31,8 +33,12 @@ def validation_error(exc: ValidationError | RequestValidationError, prefix: str 
     return InvalidInputError(
         f"invalid field '{field}': {first.get('msg', 'invalid value')}",
         param=field,
-        details={"errors": [{"field": ".".join(map(str, e.get("loc", ()))), "message": e.get("msg")}
-                            for e in errors[:10]]},
+        details={
+            "errors": [
+                {"field": ".".join(map(str, e.get("loc", ()))), "message": e.get("msg")}
+                for e in errors[:10]
+            ]
+        },
     )
 
 

@@ -103,7 +103,9 @@ class Gateway:
     async def embeddings(self, request: Request) -> Response:
         return await self.openai.embeddings(request)
 
-    @app.get("/metrics", summary="Prometheus metrics of this node", response_class=PlainTextResponse)
+    @app.get(
+        "/metrics", summary="Prometheus metrics of this node", response_class=PlainTextResponse
+    )
     async def prometheus(self) -> Response:
         return PlainTextResponse(await _node_metrics(), media_type="text/plain; version=0.0.4")
 

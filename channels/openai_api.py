@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ray.exceptions import RayTaskError
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
-from agents.engine import ChatCompletionChunk, ChatRequest, ModelCard
+from agents.engine import ChatRequest, ModelCard, Usage
 from agents.errors import (
     ChorusError,
     InvalidInputError,
@@ -112,7 +112,9 @@ class OpenAIApi:
     async def models(self) -> dict[str, Any]:
         if self._cards is None:
             handles = [*self.engines.values(), *self.embedders.values()]
-            self._cards = list(await asyncio.gather(*(call(h.model_card.remote()) for h in handles)))
+            self._cards = list(
+                await asyncio.gather(*(call(h.model_card.remote()) for h in handles))
+            )
         return {"object": "list", "data": [c.model_dump() for c in self._cards]}
 
     async def health(self) -> JSONResponse:
@@ -139,7 +141,9 @@ class OpenAIApi:
             completion = await call(handle.chat.remote(req))
             metrics.record_completion(req.model, completion.usage, time.perf_counter() - started)
             return JSONResponse(completion.model_dump(exclude_none=True))
-        stream: DeploymentResponseGenerator = handle.options(stream=True).chat_stream.remote(req)
+        stream: DeploymentResponseGenerator = handle.options(stream=True).chat_stream_raw.remote(
+            req
+        )
         try:
             first = await call(stream.__anext__())  # refused requests become HTTP errors
         except BaseException:
@@ -155,25 +159,30 @@ class OpenAIApi:
     async def _sse(
         self,
         model: str,
-        first: ChatCompletionChunk,
+        first: dict[str, Any],
         stream: DeploymentResponseGenerator,
         include_usage: bool,
         started: float,
     ) -> AsyncIterator[bytes]:
+        """OpenAI server-sent events from the engine's chunk dicts; errors end the stream
+        with an ``{"error": ...}`` event, as OpenAI does."""
         ttft_recorded = False
         finished = False
         try:
             yield _frame(first)
             while True:
                 try:
-                    chunk: ChatCompletionChunk = await call(stream.__anext__())
+                    chunk: dict[str, Any] = await call(stream.__anext__())
                 except StopAsyncIteration:
                     break
-                if chunk.usage is not None:
-                    metrics.record_completion(model, chunk.usage, time.perf_counter() - started)
+                usage = chunk.get("usage")
+                if usage is not None:
+                    metrics.record_completion(
+                        model, Usage.model_validate(usage), time.perf_counter() - started
+                    )
                     if not include_usage:
                         continue
-                elif not ttft_recorded and chunk.choices and chunk.choices[0].delta.content:
+                elif not ttft_recorded and chunk["choices"][0].get("delta", {}).get("content"):
                     metrics.record_ttft(model, time.perf_counter() - started)
                     ttft_recorded = True
                 yield _frame(chunk)
@@ -181,7 +190,7 @@ class OpenAIApi:
             yield b"data: [DONE]\n\n"
         except ChorusError as exc:
             log.warning("stream_failed", model=model, code=exc.code, error=exc.message)
-            yield b"data: " + json.dumps(exc.to_openai()).encode() + b"\n\n"
+            yield _frame(exc.to_openai())
         finally:
             if not finished:
                 stream.cancel()
@@ -218,5 +227,7 @@ class OpenAIApi:
         )
 
 
-def _frame(chunk: ChatCompletionChunk) -> bytes:
-    return b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n"
+def _frame(data: dict[str, Any]) -> bytes:
+    return (
+        b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    )

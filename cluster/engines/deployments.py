@@ -64,6 +64,11 @@ class ChatEngineDeployment:
         async for chunk in self.engine.chat_stream(request):
             yield chunk
 
+    async def chat_stream_raw(self, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+        """The stream as OpenAI chunk dicts: the gateway's cheap pass-through path."""
+        async for chunk in self.engine.chat_stream_raw(request):
+            yield chunk
+
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
         return await self.engine.count_tokens(messages)
 

@@ -188,7 +188,7 @@ class EngineProcess:
             self._proc.terminate()
             try:
                 await asyncio.wait_for(self._proc.wait(), timeout=10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._proc.kill()
                 await self._proc.wait()
 

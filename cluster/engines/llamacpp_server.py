@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -327,7 +328,9 @@ def _frame(chunk: ChatCompletionChunk) -> bytes:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="", help="GGUF path, 'hf:<repo>/<glob>', or '' (packaged)")
+    parser.add_argument(
+        "--model", default="", help="GGUF path, 'hf:<repo>/<glob>', or '' (packaged)"
+    )
     parser.add_argument("--name", default="smollm2-135m-instruct", help="model id to report")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
@@ -338,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     runner = LlamaCppRunner(load_model(args.model, args.n_ctx, args.threads), args.name)
     print(
         json.dumps({"event": "model_loaded", "model": args.name, "s": time.monotonic() - started}),
+        file=sys.stderr,
         flush=True,
     )
     uvicorn.run(build_app(runner), host=args.host, port=args.port, log_level="warning")

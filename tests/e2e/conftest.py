@@ -31,18 +31,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "CHORUS_DATA_DIR": str(data_dir), "CHORUS_PORT": str(port)}
     chorus = Path(sys.executable).parent / "chorus"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(chorus), "serve"], stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            [str(chorus), "serve"], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     try:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                pytest.fail(f"chorus serve exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+                pytest.fail(
+                    f"chorus serve exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}"
+                )
             if "Chorus is listening" in log_path.read_text():
                 break
             time.sleep(0.5)
         else:
-            pytest.fail(f"chorus serve not ready in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}")
+            pytest.fail(
+                f"chorus serve not ready in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}"
+            )
         assert httpx.get(base + "/healthz", timeout=10).status_code == 200
         yield base
     finally:

@@ -46,4 +46,6 @@ def test_dead_engine_is_503_then_restarted(server: str, openai_client) -> None: 
     )
     assert out.choices[0].message.content is not None
     with pytest.raises(openai.NotFoundError):  # the gateway itself was never disturbed
-        openai_client.chat.completions.create(model="ghost", messages=[{"role": "user", "content": "x"}])
+        openai_client.chat.completions.create(
+            model="ghost", messages=[{"role": "user", "content": "x"}]
+        )

@@ -34,8 +34,12 @@ def test_streamed_answer_arrives_delta_by_delta(openai_client) -> None:  # type:
     pieces: list[str] = []
     usage = None
     stream = openai_client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Tell me about the sea."}],
-        max_tokens=40, stream=True, stream_options={"include_usage": True}, seed=2,
+        model=MODEL,
+        messages=[{"role": "user", "content": "Tell me about the sea."}],
+        max_tokens=40,
+        stream=True,
+        stream_options={"include_usage": True},
+        seed=2,
     )
     for chunk in stream:
         if chunk.usage:
@@ -60,7 +64,16 @@ def test_forced_tool_call_validates_against_schema(openai_client) -> None:  # ty
     out = openai_client.chat.completions.create(
         model=MODEL,
         messages=[{"role": "user", "content": "Weather in Rome in celsius?"}],
-        tools=[{"type": "function", "function": {"name": "get_weather", "description": "Current weather", "parameters": schema}}],
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "description": "Current weather",
+                    "parameters": schema,
+                },
+            }
+        ],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
         max_tokens=60,
     )
@@ -69,16 +82,34 @@ def test_forced_tool_call_validates_against_schema(openai_client) -> None:  # ty
     call = choice.message.tool_calls[0]
     args = json.loads(call.function.arguments)
     assert call.function.name == "get_weather"
-    assert set(args) == {"city", "unit"} and isinstance(args["city"], str) and args["unit"] in ("c", "f")
+    assert (
+        set(args) == {"city", "unit"}
+        and isinstance(args["city"], str)
+        and args["unit"] in ("c", "f")
+    )
 
 
 def test_forced_tool_call_streamed(openai_client) -> None:  # type: ignore[no-untyped-def]
-    tool = {"type": "function", "function": {"name": "lookup", "parameters": {
-        "type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"], "additionalProperties": False}}}
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "parameters": {
+                "type": "object",
+                "properties": {"q": {"type": "string"}},
+                "required": ["q"],
+                "additionalProperties": False,
+            },
+        },
+    }
     calls = []
     for chunk in openai_client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Look up Ray Serve."}], tools=[tool],
-        tool_choice="required", max_tokens=40, stream=True,
+        model=MODEL,
+        messages=[{"role": "user", "content": "Look up Ray Serve."}],
+        tools=[tool],
+        tool_choice="required",
+        max_tokens=40,
+        stream=True,
     ):
         if chunk.choices and chunk.choices[0].delta.tool_calls:
             calls.extend(chunk.choices[0].delta.tool_calls)
@@ -98,7 +129,9 @@ def test_json_schema_answer_parses(openai_client) -> None:  # type: ignore[no-un
         "additionalProperties": False,
     }
     out = openai_client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Describe a film as JSON."}], max_tokens=200,
+        model=MODEL,
+        messages=[{"role": "user", "content": "Describe a film as JSON."}],
+        max_tokens=200,
         temperature=0,
         response_format={"type": "json_schema", "json_schema": {"name": "film", "schema": schema}},
     )
@@ -108,8 +141,14 @@ def test_json_schema_answer_parses(openai_client) -> None:  # type: ignore[no-un
 
 
 def test_embeddings_english_and_chinese(openai_client) -> None:  # type: ignore[no-untyped-def]
-    texts = ["How do I reset my password?", "Steps to change a forgotten password", "The recipe needs two eggs.",
-             "如何重置我的密码?", "忘记密码后如何修改", "这道菜需要两个鸡蛋。"]
+    texts = [
+        "How do I reset my password?",
+        "Steps to change a forgotten password",
+        "The recipe needs two eggs.",
+        "如何重置我的密码?",
+        "忘记密码后如何修改",
+        "这道菜需要两个鸡蛋。",
+    ]
     out = openai_client.embeddings.create(model=EMBED, input=texts)  # SDK default: base64
     v = np.array([d.embedding for d in out.data])
     assert v.shape == (6, 384)
@@ -125,7 +164,10 @@ def test_many_concurrent_streams_do_not_stall(openai_client) -> None:  # type: i
     def one(i: int) -> int:
         n = 0
         for chunk in openai_client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": f"Number {i}?"}], max_tokens=6, stream=True
+            model=MODEL,
+            messages=[{"role": "user", "content": f"Number {i}?"}],
+            max_tokens=6,
+            stream=True,
         ):
             n += bool(chunk.choices and chunk.choices[0].delta.content)
         return n
@@ -140,7 +182,9 @@ def test_many_concurrent_streams_do_not_stall(openai_client) -> None:  # type: i
 
 def test_unknown_model_is_404_in_openai_shape(openai_client) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(openai.NotFoundError) as info:
-        openai_client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "x"}])
+        openai_client.chat.completions.create(
+            model="no-such-model", messages=[{"role": "user", "content": "x"}]
+        )
     err = info.value.body
     assert err["code"] == "model_not_found" and err["param"] == "model"
     assert "no-such-model" in err["message"]
@@ -149,33 +193,48 @@ def test_unknown_model_is_404_in_openai_shape(openai_client) -> None:  # type: i
 def test_malformed_body_is_400_naming_the_field(openai_client, server: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(openai.BadRequestError) as info:
         openai_client.chat.completions.create(
-            model=MODEL, messages=[{"role": "robot", "content": "x"}]  # type: ignore[list-item]
+            model=MODEL,
+            messages=[{"role": "robot", "content": "x"}],  # type: ignore[list-item]
         )
     assert info.value.body["param"] == "messages.0.role"
     assert "messages.0.role" in info.value.body["message"]
-    resp = httpx.post(server + "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
+    resp = httpx.post(
+        server + "/v1/chat/completions",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert resp.status_code == 400 and "not valid JSON" in resp.json()["error"]["message"]
-    resp = httpx.post(server + "/v1/chat/completions", json={"model": MODEL, "messages": [{"role": "user", "content": "x"}], "temperature": "hot"})
+    resp = httpx.post(
+        server + "/v1/chat/completions",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "x"}], "temperature": "hot"},
+    )
     assert resp.status_code == 400 and resp.json()["error"]["param"] == "temperature"
     assert "Traceback" not in resp.text
 
 
 def test_prompt_over_context_window_is_400_saying_by_how_much(openai_client) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(openai.BadRequestError) as info:
-        openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "lorem " * 3000}])
+        openai_client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "lorem " * 3000}]
+        )
     body = info.value.body
     assert body["code"] == "context_length_exceeded"
     excess = body["details"]["excess_tokens"]
     assert excess > 0 and f"{excess} over" in body["message"]
     with pytest.raises(openai.BadRequestError):  # streamed requests are refused the same way
-        list(openai_client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "lorem " * 3000}], stream=True))
+        list(
+            openai_client.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": "lorem " * 3000}], stream=True
+            )
+        )
 
 
 def test_health_and_metrics(server: str, openai_client) -> None:  # type: ignore[no-untyped-def]
     health = httpx.get(server + "/healthz").json()
     assert health["status"] == "ok" and all(health["models"].values())
-    openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=2)
+    openai_client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=2
+    )
     text = ""
     for _ in range(30):  # Ray's metrics agent exports on an interval
         text = httpx.get(server + "/metrics", timeout=10).text

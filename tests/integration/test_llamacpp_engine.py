@@ -33,7 +33,9 @@ async def test_chat_reports_usage(llama_engine: OpenAICompatibleEngine) -> None:
     assert out.choices[0].finish_reason in ("stop", "length")
 
 
-async def test_stream_yields_deltas_then_finish_then_usage(llama_engine: OpenAICompatibleEngine) -> None:
+async def test_stream_yields_deltas_then_finish_then_usage(
+    llama_engine: OpenAICompatibleEngine,
+) -> None:
     chunks = [c async for c in llama_engine.chat_stream(req("Count to five.", max_tokens=16))]
     deltas = [c for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(deltas) >= 3  # token by token, not one blob
@@ -51,20 +53,37 @@ async def test_json_schema_output_parses(llama_engine: OpenAICompatibleEngine) -
         "additionalProperties": False,
     }
     out = await llama_engine.chat(
-        req("Invent a person.", max_tokens=60,
-            response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}})
+        req(
+            "Invent a person.",
+            max_tokens=60,
+            response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
+        )
     )
     data = json.loads(out.choices[0].message.content or "")
     assert set(data) == {"name", "age"} and isinstance(data["age"], int)
 
 
 async def test_forced_tool_call_has_valid_arguments(llama_engine: OpenAICompatibleEngine) -> None:
-    tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-                           "required": ["city", "days"], "additionalProperties": False}}}
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+                "required": ["city", "days"],
+                "additionalProperties": False,
+            },
+        },
+    }
     out = await llama_engine.chat(
-        req("What's the weather in Paris for 3 days?", max_tokens=80, tools=[tool],
-            tool_choice={"type": "function", "function": {"name": "get_weather"}})
+        req(
+            "What's the weather in Paris for 3 days?",
+            max_tokens=80,
+            tools=[tool],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        )
     )
     call = out.choices[0].message.tool_calls[0]  # type: ignore[index]
     args = json.loads(call.function.arguments)

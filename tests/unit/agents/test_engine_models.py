@@ -30,7 +30,12 @@ def test_content_parts_and_limits() -> None:
     req = ChatRequest.model_validate(
         {
             "model": "m",
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+                }
+            ],
             "max_tokens": 10,
             "max_completion_tokens": 20,
             "stop": "END",

@@ -6,7 +6,9 @@ from agents.scripted_engine import ScriptedEngine, ScriptedReply
 
 
 def req(text: str = "hi", **kw: object) -> ChatRequest:
-    return ChatRequest.model_validate({"model": "scripted", "messages": [{"role": "user", "content": text}], **kw})
+    return ChatRequest.model_validate(
+        {"model": "scripted", "messages": [{"role": "user", "content": text}], **kw}
+    )
 
 
 async def test_follows_the_stream_contract() -> None:

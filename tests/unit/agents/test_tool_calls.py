@@ -28,7 +28,9 @@ def request(**kw: object) -> ChatRequest:
 
 
 def test_named_choice_schema_is_the_one_tool() -> None:
-    req = request(tools=[WEATHER, TIME], tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    req = request(
+        tools=[WEATHER, TIME], tool_choice={"type": "function", "function": {"name": "get_weather"}}
+    )
     schema = tool_calls.reply_schema(req)
     assert schema["properties"]["name"] == {"const": "get_weather"}
     assert schema["properties"]["arguments"] == WEATHER["function"]["parameters"]
@@ -49,7 +51,9 @@ def test_required_choice_forbids_plain_answers() -> None:
 
 def test_parse_call_and_answer() -> None:
     req = request(tools=[WEATHER], tool_choice="auto")
-    content, calls = tool_calls.parse_reply('{"name": "get_weather", "arguments": {"city": "Oslo"}}', req)
+    content, calls = tool_calls.parse_reply(
+        '{"name": "get_weather", "arguments": {"city": "Oslo"}}', req
+    )
     assert content is None
     assert calls[0].function.name == "get_weather"
     assert json.loads(calls[0].function.arguments) == {"city": "Oslo"}
@@ -64,7 +68,9 @@ def test_parse_rejects_replies_outside_the_schema(reply: str) -> None:
 
 
 def test_history_and_tools_prompt_are_rendered_as_text() -> None:
-    call = ToolCall(id="call_1", function=FunctionCall(name="get_weather", arguments='{"city": "Oslo"}'))
+    call = ToolCall(
+        id="call_1", function=FunctionCall(name="get_weather", arguments='{"city": "Oslo"}')
+    )
     req = request(
         messages=[
             {"role": "system", "content": "Be brief."},

@@ -17,7 +17,10 @@ def test_llamacpp_command() -> None:
 
 def test_sglang_command_and_options() -> None:
     s = EngineSettings(
-        name="qwen", kind="sglang", model="Qwen/Qwen2.5-7B-Instruct", tensor_parallel_size=2,
+        name="qwen",
+        kind="sglang",
+        model="Qwen/Qwen2.5-7B-Instruct",
+        tensor_parallel_size=2,
         extra_args=["--mem-fraction-static", "0.8"],
     )
     cmd = launch_command(s, 5000)

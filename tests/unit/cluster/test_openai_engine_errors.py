@@ -27,7 +27,9 @@ def engine(handler) -> OpenAICompatibleEngine:  # type: ignore[no-untyped-def]
 
 
 def req(**kw: object) -> ChatRequest:
-    return ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "x"}], **kw})
+    return ChatRequest.model_validate(
+        {"model": "m", "messages": [{"role": "user", "content": "x"}], **kw}
+    )
 
 
 def answer(status: int, body: dict) -> httpx.Response:  # type: ignore[type-arg]
@@ -37,8 +39,21 @@ def answer(status: int, body: dict) -> httpx.Response:  # type: ignore[type-arg]
 @pytest.mark.parametrize(
     ("status", "body", "expected"),
     [
-        (400, {"error": {"message": "This model's maximum context length is 2048 tokens", "code": None}}, ContextWindowExceededError),
-        (400, {"error": {"message": "bad", "code": "context_length_exceeded"}}, ContextWindowExceededError),
+        (
+            400,
+            {
+                "error": {
+                    "message": "This model's maximum context length is 2048 tokens",
+                    "code": None,
+                }
+            },
+            ContextWindowExceededError,
+        ),
+        (
+            400,
+            {"error": {"message": "bad", "code": "context_length_exceeded"}},
+            ContextWindowExceededError,
+        ),
         (400, {"error": {"message": "bad stop", "param": "stop"}}, InvalidInputError),
         (429, {"error": {"message": "slow down"}}, RateLimitedError),
         (503, {"error": {"message": "loading"}}, UpstreamUnavailableError),
@@ -67,13 +82,32 @@ async def test_schema_mode_sends_schema_and_reads_tool_call() -> None:
 
     def upstream(request: httpx.Request) -> httpx.Response:
         sent.append(json.loads(request.content))
-        return answer(200, {
-            "model": "m",
-            "choices": [{"message": {"role": "assistant", "content": '{"name": "f", "arguments": {"a": 1}}'}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-        })
+        return answer(
+            200,
+            {
+                "model": "m",
+                "choices": [
+                    {
+                        "message": {
+                            "role": "assistant",
+                            "content": '{"name": "f", "arguments": {"a": 1}}',
+                        },
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+            },
+        )
 
-    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "f",
+                "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}},
+            },
+        }
+    ]
     out = await engine(upstream).chat(req(tools=tools, tool_choice="required"))
     assert "tools" not in sent[0] and sent[0]["response_format"]["type"] == "json_schema"
     assert sent[0]["messages"][0]["role"] == "system" and "f:" in sent[0]["messages"][0]["content"]

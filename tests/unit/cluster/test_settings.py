@@ -6,7 +6,9 @@ from pydantic import ValidationError
 from cluster.settings import ChorusSettings, EngineSettings
 
 
-def test_defaults_are_embedded_and_on_loopback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_defaults_are_embedded_and_on_loopback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     s = ChorusSettings()
     assert s.host == "127.0.0.1"

