@@ -57,7 +57,10 @@ def test_streamed_answer_arrives_delta_by_delta(openai_client) -> None:  # type:
 def test_forced_tool_call_validates_against_schema(openai_client) -> None:  # type: ignore[no-untyped-def]
     schema = {
         "type": "object",
-        "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+        "properties": {
+            "city": {"type": "string", "maxLength": 40},
+            "unit": {"type": "string", "enum": ["c", "f"]},
+        },
         "required": ["city", "unit"],
         "additionalProperties": False,
     }
@@ -75,7 +78,8 @@ def test_forced_tool_call_validates_against_schema(openai_client) -> None:  # ty
             }
         ],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        max_tokens=60,
+        max_tokens=80,
+        temperature=0,
     )
     choice = out.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -96,7 +100,7 @@ def test_forced_tool_call_streamed(openai_client) -> None:  # type: ignore[no-un
             "name": "lookup",
             "parameters": {
                 "type": "object",
-                "properties": {"q": {"type": "string"}},
+                "properties": {"q": {"type": "string", "maxLength": 40}},
                 "required": ["q"],
                 "additionalProperties": False,
             },
@@ -108,7 +112,8 @@ def test_forced_tool_call_streamed(openai_client) -> None:  # type: ignore[no-un
         messages=[{"role": "user", "content": "Look up Ray Serve."}],
         tools=[tool],
         tool_choice="required",
-        max_tokens=40,
+        max_tokens=80,
+        temperature=0,
         stream=True,
     ):
         if chunk.choices and chunk.choices[0].delta.tool_calls:

@@ -56,6 +56,7 @@ async def test_json_schema_output_parses(llama_engine: OpenAICompatibleEngine) -
         req(
             "Invent a person.",
             max_tokens=60,
+            temperature=0,
             response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
         )
     )
@@ -71,7 +72,10 @@ async def test_forced_tool_call_has_valid_arguments(llama_engine: OpenAICompatib
             "description": "Weather for a city",
             "parameters": {
                 "type": "object",
-                "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+                "properties": {
+                    "city": {"type": "string", "maxLength": 40},
+                    "days": {"type": "integer"},
+                },
                 "required": ["city", "days"],
                 "additionalProperties": False,
             },
@@ -81,6 +85,7 @@ async def test_forced_tool_call_has_valid_arguments(llama_engine: OpenAICompatib
         req(
             "What's the weather in Paris for 3 days?",
             max_tokens=80,
+            temperature=0,
             tools=[tool],
             tool_choice={"type": "function", "function": {"name": "get_weather"}},
         )
