@@ -1,0 +1,87 @@
+"""The one typed event model of every chat stream (websocket, SSE, OpenAI adapter, jobs).
+
+Each event is a pydantic model with a literal ``type``; :data:`Event` is their
+union and :data:`EVENT_ADAPTER` parses any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+
+class _Event(BaseModel):
+    conversation_id: str = Field(description="The conversation the event belongs to.")
+
+
+class ConversationStarted(_Event):
+    type: Literal["conversation_started"] = "conversation_started"
+    app_id: str
+    opening_statement: str = ""
+    suggested_questions: list[str] = Field(default_factory=list)
+    resumed: bool = Field(default=False, description="True when an existing one was resumed.")
+
+
+class MessageStarted(_Event):
+    type: Literal["message_started"] = "message_started"
+    turn_id: str
+    message_id: str
+    user_message_id: str
+
+
+class Delta(_Event):
+    type: Literal["delta"] = "delta"
+    message_id: str
+    content: str
+
+
+class MessageReplaced(_Event):
+    type: Literal["message_replaced"] = "message_replaced"
+    message_id: str
+    content: str = Field(description="The whole message as it now reads.")
+    reason: str = Field(description="Why, e.g. 'input_blocked'.")
+
+
+class Suggestions(_Event):
+    type: Literal["suggestions"] = "suggestions"
+    message_id: str
+    questions: list[str] = Field(max_length=5)
+
+
+class UsageEvent(_Event):
+    type: Literal["usage"] = "usage"
+    message_id: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    time_to_first_token_ms: float | None = None
+    model: str
+
+
+class ErrorEvent(_Event):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    message_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageEnd(_Event):
+    type: Literal["message_end"] = "message_end"
+    message_id: str
+    status: Literal["complete", "stopped", "failed", "blocked"]
+
+
+Event = Annotated[
+    ConversationStarted
+    | MessageStarted
+    | Delta
+    | MessageReplaced
+    | Suggestions
+    | UsageEvent
+    | ErrorEvent
+    | MessageEnd,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

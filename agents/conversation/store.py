@@ -1,0 +1,215 @@
+"""The durable store of apps and conversations, as a protocol, and an in-memory fake.
+
+Every method takes the ``workspace_id`` first: a record of another workspace is
+"not found", never returned. Writes are durable when the coroutine returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol, runtime_checkable
+
+from agents.apps.spec import AppSpec
+from agents.conversation.records import (
+    AppRecord,
+    AppVersionRecord,
+    ConversationRecord,
+    MessageRecord,
+    PromptRecord,
+    SummaryRecord,
+    utcnow,
+)
+from agents.errors import InvalidInputError, NotFoundError
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+@runtime_checkable
+class ConversationStoreProtocol(Protocol):
+    # apps
+    async def create_app(self, workspace_id: str, spec: AppSpec) -> AppRecord: ...
+    async def get_app(self, workspace_id: str, app_id: str) -> AppRecord: ...
+    async def list_apps(self, workspace_id: str) -> list[AppRecord]: ...
+    async def update_draft(self, workspace_id: str, app_id: str, spec: AppSpec) -> AppRecord: ...
+    async def delete_app(self, workspace_id: str, app_id: str) -> None: ...
+    async def publish(self, workspace_id: str, app_id: str) -> AppVersionRecord: ...
+    async def get_version(
+        self, workspace_id: str, app_id: str, version: int | None = None
+    ) -> AppVersionRecord: ...
+
+    # conversations
+    async def create_conversation(self, record: ConversationRecord) -> ConversationRecord: ...
+    async def get_conversation(
+        self, workspace_id: str, conversation_id: str
+    ) -> ConversationRecord: ...
+    async def list_conversations(
+        self, workspace_id: str, app_id: str | None = None, limit: int = 100
+    ) -> list[ConversationRecord]: ...
+    async def rename_conversation(
+        self, workspace_id: str, conversation_id: str, title: str
+    ) -> ConversationRecord: ...
+    async def delete_conversation(self, workspace_id: str, conversation_id: str) -> None: ...
+
+    # messages, summaries, prompts
+    async def add_message(self, record: MessageRecord) -> MessageRecord: ...
+    async def update_message(self, record: MessageRecord) -> MessageRecord: ...
+    async def list_messages(
+        self, workspace_id: str, conversation_id: str
+    ) -> list[MessageRecord]: ...
+    async def save_summary(self, record: SummaryRecord) -> None: ...
+    async def get_summary(
+        self, workspace_id: str, conversation_id: str
+    ) -> SummaryRecord | None: ...
+    async def add_prompt(self, record: PromptRecord) -> None: ...
+    async def list_prompts(self, workspace_id: str, conversation_id: str) -> list[PromptRecord]: ...
+
+
+class InMemoryConversationStore:
+    """The protocol in memory, for unit tests; runs the same contract suite as SQL."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, AppRecord] = {}
+        self.versions: dict[tuple[str, int], AppVersionRecord] = {}
+        self.conversations: dict[str, ConversationRecord] = {}
+        self.messages: dict[str, list[MessageRecord]] = {}
+        self.summaries: dict[str, SummaryRecord] = {}
+        self.prompts: dict[str, list[PromptRecord]] = {}
+
+    async def create_app(self, workspace_id: str, spec: AppSpec) -> AppRecord:
+        app = AppRecord(id=new_id("app"), workspace_id=workspace_id, draft=spec)
+        self.apps[app.id] = app
+        return app.model_copy(deep=True)
+
+    def _app(self, workspace_id: str, app_id: str) -> AppRecord:
+        app = self.apps.get(app_id)
+        if app is None or app.workspace_id != workspace_id:
+            raise NotFoundError(f"app '{app_id}' not found", code="app_not_found")
+        return app
+
+    async def get_app(self, workspace_id: str, app_id: str) -> AppRecord:
+        return self._app(workspace_id, app_id).model_copy(deep=True)
+
+    async def list_apps(self, workspace_id: str) -> list[AppRecord]:
+        apps = [a for a in self.apps.values() if a.workspace_id == workspace_id]
+        return [a.model_copy(deep=True) for a in sorted(apps, key=lambda a: a.created_at)]
+
+    async def update_draft(self, workspace_id: str, app_id: str, spec: AppSpec) -> AppRecord:
+        app = self._app(workspace_id, app_id)
+        app.draft = spec
+        app.updated_at = utcnow()
+        return app.model_copy(deep=True)
+
+    async def delete_app(self, workspace_id: str, app_id: str) -> None:
+        self._app(workspace_id, app_id)
+        del self.apps[app_id]
+
+    async def publish(self, workspace_id: str, app_id: str) -> AppVersionRecord:
+        app = self._app(workspace_id, app_id)
+        version = (app.published_version or 0) + 1
+        record = AppVersionRecord(
+            app_id=app_id, workspace_id=workspace_id, version=version, spec=app.draft
+        )
+        self.versions[(app_id, version)] = record
+        app.published_version = version
+        return record.model_copy(deep=True)
+
+    async def get_version(
+        self, workspace_id: str, app_id: str, version: int | None = None
+    ) -> AppVersionRecord:
+        app = self._app(workspace_id, app_id)
+        wanted = version if version is not None else app.published_version
+        record = self.versions.get((app_id, wanted or 0))
+        if record is None:
+            raise NotFoundError(
+                f"app '{app_id}' has no published version {wanted or ''}".strip(),
+                code="version_not_found",
+            )
+        return record.model_copy(deep=True)
+
+    async def create_conversation(self, record: ConversationRecord) -> ConversationRecord:
+        self._app(record.workspace_id, record.app_id)
+        if record.id in self.conversations:
+            raise InvalidInputError(f"conversation '{record.id}' exists")
+        self.conversations[record.id] = record.model_copy(deep=True)
+        self.messages[record.id] = []
+        return record
+
+    def _conversation(self, workspace_id: str, conversation_id: str) -> ConversationRecord:
+        conv = self.conversations.get(conversation_id)
+        if conv is None or conv.workspace_id != workspace_id or conv.deleted:
+            raise NotFoundError(
+                f"conversation '{conversation_id}' not found", code="conversation_not_found"
+            )
+        return conv
+
+    async def get_conversation(self, workspace_id: str, conversation_id: str) -> ConversationRecord:
+        return self._conversation(workspace_id, conversation_id).model_copy(deep=True)
+
+    async def list_conversations(
+        self, workspace_id: str, app_id: str | None = None, limit: int = 100
+    ) -> list[ConversationRecord]:
+        found = [
+            c
+            for c in self.conversations.values()
+            if c.workspace_id == workspace_id
+            and not c.deleted
+            and (app_id is None or c.app_id == app_id)
+        ]
+        found.sort(key=lambda c: c.updated_at, reverse=True)
+        return [c.model_copy(deep=True) for c in found[:limit]]
+
+    async def rename_conversation(
+        self, workspace_id: str, conversation_id: str, title: str
+    ) -> ConversationRecord:
+        conv = self._conversation(workspace_id, conversation_id)
+        conv.title = title
+        conv.updated_at = utcnow()
+        return conv.model_copy(deep=True)
+
+    async def delete_conversation(self, workspace_id: str, conversation_id: str) -> None:
+        self._conversation(workspace_id, conversation_id).deleted = True
+
+    async def add_message(self, record: MessageRecord) -> MessageRecord:
+        conv = self._conversation(record.workspace_id, record.conversation_id)
+        messages = self.messages[record.conversation_id]
+        if any(m.seq == record.seq for m in messages):
+            raise InvalidInputError(
+                f"message seq {record.seq} already exists in '{record.conversation_id}'",
+                code="duplicate_message",
+            )
+        messages.append(record.model_copy(deep=True))
+        conv.updated_at = utcnow()
+        return record
+
+    async def update_message(self, record: MessageRecord) -> MessageRecord:
+        self._conversation(record.workspace_id, record.conversation_id)
+        messages = self.messages[record.conversation_id]
+        for i, m in enumerate(messages):
+            if m.id == record.id:
+                messages[i] = record.model_copy(deep=True)
+                return record
+        raise NotFoundError(f"message '{record.id}' not found", code="message_not_found")
+
+    async def list_messages(self, workspace_id: str, conversation_id: str) -> list[MessageRecord]:
+        self._conversation(workspace_id, conversation_id)
+        msgs = sorted(self.messages[conversation_id], key=lambda m: m.seq)
+        return [m.model_copy(deep=True) for m in msgs]
+
+    async def save_summary(self, record: SummaryRecord) -> None:
+        self._conversation(record.workspace_id, record.conversation_id)
+        self.summaries[record.conversation_id] = record.model_copy(deep=True)
+
+    async def get_summary(self, workspace_id: str, conversation_id: str) -> SummaryRecord | None:
+        self._conversation(workspace_id, conversation_id)
+        found = self.summaries.get(conversation_id)
+        return found.model_copy(deep=True) if found else None
+
+    async def add_prompt(self, record: PromptRecord) -> None:
+        self._conversation(record.workspace_id, record.conversation_id)
+        self.prompts.setdefault(record.conversation_id, []).append(record.model_copy(deep=True))
+
+    async def list_prompts(self, workspace_id: str, conversation_id: str) -> list[PromptRecord]:
+        self._conversation(workspace_id, conversation_id)
+        return [p.model_copy(deep=True) for p in self.prompts.get(conversation_id, [])]

@@ -1,0 +1,305 @@
+"""One chat turn: moderation in -> memory -> engine -> moderation out -> persist -> follow-ups.
+
+Ordering guarantees: the user message is stored before the model is called; the
+answer (with its final status) is stored before ``message_end`` is sent; every
+prompt sent to the model is recorded. A failing engine becomes an ``error``
+event and a ``failed`` answer; a stop request becomes a ``stopped`` answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import structlog
+
+from agents.apps.spec import AppSpec
+from agents.conversation import memory
+from agents.conversation.events import (
+    Delta,
+    ErrorEvent,
+    Event,
+    MessageEnd,
+    MessageReplaced,
+    MessageStarted,
+    Suggestions,
+    UsageEvent,
+)
+from agents.conversation.moderation import OutputMasker, blocked_keyword
+from agents.conversation.records import (
+    ConversationRecord,
+    MessageRecord,
+    PromptRecord,
+    SummaryRecord,
+    TurnUsage,
+)
+from agents.conversation.store import ConversationStoreProtocol, new_id
+from agents.engine import ChatMessage, ChatRequest, EngineProtocol, ResponseFormat
+from agents.errors import ChorusError
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ConversationState:
+    """A conversation as its owner holds it in memory (a cache of the store)."""
+
+    record: ConversationRecord
+    spec: AppSpec
+    messages: list[MessageRecord]
+    summary: SummaryRecord | None
+    tokens: memory.TokenCache
+    busy: bool = False
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def next_seq(self) -> int:
+        return self.messages[-1].seq + 1 if self.messages else 0
+
+
+class TurnRunner:
+    def __init__(self, engine: EngineProtocol, store: ConversationStoreProtocol) -> None:
+        self.engine = engine
+        self.store = store
+
+    async def run(self, state: ConversationState, text: str) -> AsyncIterator[Event]:
+        """Yields the turn's events; never raises for engine or moderation failures."""
+        conv = state.record
+        spec = state.spec
+        turn_id = new_id("turn")
+        state.cancel.clear()
+        user = MessageRecord(
+            id=new_id("msg"),
+            conversation_id=conv.id,
+            workspace_id=conv.workspace_id,
+            seq=state.next_seq,
+            turn_id=turn_id,
+            role="user",
+            content=text,
+        )
+        blocked = blocked_keyword(text, spec.moderation.input_keywords)
+        if blocked:
+            user.status = "blocked"
+        await self.store.add_message(user)
+        state.messages.append(user)
+        answer = MessageRecord(
+            id=new_id("msg"),
+            conversation_id=conv.id,
+            workspace_id=conv.workspace_id,
+            seq=user.seq + 1,
+            turn_id=turn_id,
+            role="assistant",
+            status="pending",
+        )
+        await self.store.add_message(answer)
+        state.messages.append(answer)
+        yield MessageStarted(
+            conversation_id=conv.id, turn_id=turn_id, message_id=answer.id, user_message_id=user.id
+        )
+        if blocked:
+            answer.content = spec.moderation.blocked_reply
+            answer.status = "complete"
+            await self.store.update_message(answer)
+            yield MessageReplaced(
+                conversation_id=conv.id,
+                message_id=answer.id,
+                content=answer.content,
+                reason="input_blocked",
+            )
+            yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status="complete")
+            return
+
+        started = time.perf_counter()
+        first_token: float | None = None
+        masker = OutputMasker(spec.moderation.output_keywords, spec.moderation.mask)
+        parts: list[str] = []
+        status: Literal["complete", "stopped", "failed"] = "complete"
+        usage = TurnUsage(model=spec.model.model)
+        try:
+            prompt = await self._prompt(state, turn_id)
+            request = ChatRequest(
+                model=spec.model.model,
+                messages=prompt,
+                temperature=spec.model.temperature,
+                top_p=spec.model.top_p,
+                max_tokens=spec.model.max_tokens,
+                stream=True,
+            )
+            stream = self.engine.chat_stream(request)
+            try:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        usage.prompt_tokens = chunk.usage.prompt_tokens
+                        usage.completion_tokens = chunk.usage.completion_tokens
+                    if not chunk.choices or not chunk.choices[0].delta.content:
+                        continue
+                    if first_token is None:
+                        first_token = time.perf_counter()
+                    safe = masker.feed(chunk.choices[0].delta.content)
+                    if safe:
+                        parts.append(safe)
+                        yield Delta(conversation_id=conv.id, message_id=answer.id, content=safe)
+                    if state.cancel.is_set():
+                        status = "stopped"
+                        break
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
+        except ChorusError as exc:
+            status = "failed"
+            answer.error = {"code": exc.code, "message": exc.message}
+            log.warning("turn_failed", conversation_id=conv.id, code=exc.code, error=exc.message)
+        except asyncio.CancelledError:
+            status = "stopped"
+            answer.content = "".join(parts) + masker.flush()
+            answer.status = status
+            await asyncio.shield(self.store.update_message(answer))
+            raise
+        rest = masker.flush()
+        if rest:
+            parts.append(rest)
+            yield Delta(conversation_id=conv.id, message_id=answer.id, content=rest)
+        usage.latency_ms = (time.perf_counter() - started) * 1000
+        if first_token is not None:
+            usage.time_to_first_token_ms = (first_token - started) * 1000
+        answer.content = "".join(parts)
+        answer.status = status
+        answer.usage = usage
+        await self.store.update_message(answer)
+        if answer.error:
+            yield ErrorEvent(
+                conversation_id=conv.id,
+                message_id=answer.id,
+                code=answer.error["code"],
+                message=answer.error["message"],
+            )
+        yield UsageEvent(
+            conversation_id=conv.id,
+            message_id=answer.id,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            latency_ms=usage.latency_ms,
+            time_to_first_token_ms=usage.time_to_first_token_ms,
+            model=usage.model,
+        )
+        if status == "complete" and spec.follow_ups.enabled:
+            questions = await self._follow_ups(state, turn_id, answer)
+            if questions:
+                answer.suggestions = questions
+                await self.store.update_message(answer)
+                yield Suggestions(
+                    conversation_id=conv.id, message_id=answer.id, questions=questions
+                )
+        yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status=status)
+
+    async def _prompt(self, state: ConversationState, turn_id: str) -> list[ChatMessage]:
+        """Summary + window, refreshing the summary first if messages left the window."""
+        spec = state.spec
+        history = memory.usable(state.messages)
+        covered = state.summary.covers_until_seq if state.summary else -1
+        window = await memory.select_window(history, spec.memory, state.tokens, covered)
+        if window.evicted and spec.memory.summary:
+            await self._summarise(state, turn_id, window.evicted)
+        summary = state.summary.text if (state.summary and spec.memory.summary) else ""
+        system = spec.render_system_prompt(state.record.inputs)
+        prompt = memory.assemble(system, summary, window.kept)
+        await self._record(state, turn_id, "answer", prompt)
+        return prompt
+
+    async def _summarise(
+        self, state: ConversationState, turn_id: str, evicted: list[MessageRecord]
+    ) -> None:
+        limit = state.spec.memory.summary_max_chars
+        previous = state.summary.text if state.summary else ""
+        request_messages = memory.summary_request(previous, evicted, limit)
+        await self._record(state, turn_id, "summary", request_messages)
+        try:
+            out = await self.engine.chat(
+                ChatRequest(
+                    model=state.spec.model.model,
+                    messages=request_messages,
+                    temperature=0,
+                    max_tokens=max(64, limit // 3),
+                )
+            )
+            text = memory.bound(out.choices[0].message.content or "", limit)
+        except ChorusError as exc:
+            log.warning("summary_failed", conversation_id=state.record.id, error=exc.message)
+            text = ""
+        if not text.strip():
+            text = memory.fallback_summary(previous, evicted, limit)
+        record = SummaryRecord(
+            conversation_id=state.record.id,
+            workspace_id=state.record.workspace_id,
+            text=text,
+            covers_until_seq=evicted[-1].seq,
+        )
+        await self.store.save_summary(record)
+        state.summary = record
+
+    async def _follow_ups(
+        self, state: ConversationState, turn_id: str, answer: MessageRecord
+    ) -> list[str]:
+        count = state.spec.follow_ups.count
+        schema = {
+            "type": "object",
+            "properties": {
+                "questions": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 3, "maxLength": 120},
+                    "minItems": 1,
+                    "maxItems": count,
+                }
+            },
+            "required": ["questions"],
+            "additionalProperties": False,
+        }
+        last_user = next((m for m in reversed(state.messages) if m.role == "user"), None)
+        messages = [
+            ChatMessage(
+                role="system",
+                content=f"Suggest up to {count} short follow-up questions the user might ask "
+                "next. Reply with JSON.",
+            ),
+            ChatMessage(
+                role="user",
+                content=f"User: {last_user.content if last_user else ''}\n"
+                f"Assistant: {answer.content}",
+            ),
+        ]
+        await self._record(state, turn_id, "follow_ups", messages)
+        try:
+            out = await self.engine.chat(
+                ChatRequest(
+                    model=state.spec.model.model,
+                    messages=messages,
+                    temperature=0.3,
+                    max_tokens=60 * count,
+                    response_format=ResponseFormat.model_validate(
+                        {"type": "json_schema", "json_schema": {"name": "f", "schema": schema}}
+                    ),
+                )
+            )
+            data = json.loads(out.choices[0].message.content or "{}")
+            questions = [q.strip() for q in data.get("questions", []) if str(q).strip()]
+        except (ChorusError, ValueError, AttributeError) as exc:
+            log.warning("follow_ups_failed", conversation_id=state.record.id, error=str(exc))
+            return []
+        return questions[:count]
+
+    async def _record(
+        self, state: ConversationState, turn_id: str, purpose: str, messages: list[ChatMessage]
+    ) -> None:
+        await self.store.add_prompt(
+            PromptRecord(
+                turn_id=turn_id,
+                conversation_id=state.record.id,
+                workspace_id=state.record.workspace_id,
+                purpose=purpose,  # type: ignore[arg-type]
+                messages=[m.model_dump(mode="json", exclude_none=True) for m in messages],
+                model=state.spec.model.model,
+            )
+        )

@@ -1,0 +1,155 @@
+"""The turn pipeline with a scripted engine and the in-memory store."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agents.apps.spec import AppSpec
+from agents.conversation import memory
+from agents.conversation.events import Event
+from agents.conversation.records import ConversationRecord
+from agents.conversation.store import InMemoryConversationStore
+from agents.conversation.turn import ConversationState, TurnRunner
+from agents.errors import UpstreamUnavailableError
+from agents.scripted_engine import ScriptedEngine, ScriptedReply
+
+WS = "ws_test"
+
+
+async def setup(
+    engine: ScriptedEngine, **spec: object
+) -> tuple[TurnRunner, ConversationState, InMemoryConversationStore]:
+    store = InMemoryConversationStore()
+    app = await store.create_app(WS, AppSpec.model_validate({"name": "t", **spec}))
+    conv = await store.create_conversation(
+        ConversationRecord(id="c1", workspace_id=WS, app_id=app.id)
+    )
+    state = ConversationState(
+        record=conv,
+        spec=app.draft,
+        messages=[],
+        summary=None,
+        tokens=memory.TokenCache(engine.count_tokens),
+    )
+    return TurnRunner(engine, store), state, store
+
+
+async def run(runner: TurnRunner, state: ConversationState, text: str) -> list[Event]:
+    return [e async for e in runner.run(state, text)]
+
+
+async def test_turn_events_and_storage_order() -> None:
+    engine = ScriptedEngine(["Hello there friend."])
+    runner, state, store = await setup(engine)
+    events = await run(runner, state, "hi")
+    kinds = [e.type for e in events]
+    assert kinds[0] == "message_started" and kinds[-1] == "message_end"
+    assert kinds.count("delta") == 3 and "usage" in kinds
+    stored = await store.list_messages(WS, "c1")
+    assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "complete")]
+    assert stored[1].content == "Hello there friend."
+    assert stored[1].usage and stored[1].usage.completion_tokens == 3
+    prompts = await store.list_prompts(WS, "c1")
+    assert prompts[0].purpose == "answer"
+    assert prompts[0].messages[-1] == {"role": "user", "content": "hi"}
+
+
+async def test_input_blocked_gets_preset_reply_without_model() -> None:
+    engine = ScriptedEngine(["never"])
+    runner, state, store = await setup(
+        engine, moderation={"input_keywords": ["forbidden"], "blocked_reply": "No."}
+    )
+    events = await run(runner, state, "tell me FORBIDDEN things")
+    assert [e.type for e in events] == ["message_started", "message_replaced", "message_end"]
+    assert engine.requests == []
+    stored = await store.list_messages(WS, "c1")
+    assert stored[0].status == "blocked" and stored[1].content == "No."
+
+
+async def test_output_masked_while_streaming() -> None:
+    engine = ScriptedEngine(["the password is swordfish ok"])
+    runner, state, store = await setup(engine, moderation={"output_keywords": ["swordfish"]})
+    events = await run(runner, state, "password?")
+    text = "".join(e.content for e in events if e.type == "delta")
+    assert text == "the password is ********* ok"
+    assert (await store.list_messages(WS, "c1"))[1].content == text
+
+
+async def test_engine_failure_is_error_event_and_failed_message() -> None:
+    engine = ScriptedEngine([ScriptedReply(error=UpstreamUnavailableError("down"))])
+    runner, state, store = await setup(engine)
+    events = await run(runner, state, "hi")
+    err = next(e for e in events if e.type == "error")
+    assert err.code == "engine_unavailable"
+    assert events[-1].type == "message_end" and events[-1].status == "failed"
+    stored = await store.list_messages(WS, "c1")
+    assert stored[1].status == "failed" and stored[1].error["code"] == "engine_unavailable"
+    # The conversation stays usable.
+    engine._replies.append(ScriptedReply(content="back"))
+    events = await run(runner, state, "again")
+    assert events[-1].status == "complete"
+
+
+async def test_stop_mid_stream_keeps_partial_answer() -> None:
+    engine = ScriptedEngine(["one two three four five six seven"], delay=0.01)
+    runner, state, store = await setup(engine)
+    seen = []
+    async for event in runner.run(state, "count"):
+        seen.append(event)
+        if event.type == "delta" and len(seen) == 3:
+            state.cancel.set()
+    assert seen[-1].type == "message_end" and seen[-1].status == "stopped"
+    stored = (await store.list_messages(WS, "c1"))[1]
+    assert stored.status == "stopped" and 0 < len(stored.content) < len("one two three four five")
+
+
+async def test_cancelled_consumer_leaves_no_pending_message() -> None:
+    engine = ScriptedEngine(["a b c d e f g h"], delay=0.05)
+    runner, state, store = await setup(engine)
+
+    async def consume() -> None:
+        async for _ in runner.run(state, "x"):
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.12)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await store.list_messages(WS, "c1")
+    assert stored[1].status == "stopped"
+
+
+async def test_small_window_moves_turn_one_into_summary() -> None:
+    engine = ScriptedEngine(["ok"])
+    # The summariser call returns the model's text; script it to echo a fact.
+    runner, state, store = await setup(
+        engine, memory={"window_messages": 4, "window_tokens": 1000, "summary": True}
+    )
+    engine._replies = [ScriptedReply(content="ok")]
+    await run(runner, state, "My cat is called Pim.")
+    for i in range(2, 6):
+        await run(runner, state, f"turn {i}")
+    prompts = await store.list_prompts(WS, "c1")
+    summary_requests = [p for p in prompts if p.purpose == "summary"]
+    assert summary_requests, "the window overflowed, so the summary must have been refreshed"
+    assert "Pim" in summary_requests[0].messages[-1]["content"]
+    last_answer = [p for p in prompts if p.purpose == "answer"][-1]
+    assert len(last_answer.messages) == 1 + 4  # system + window
+    summary = await store.get_summary(WS, "c1")
+    assert summary is not None and summary.text in last_answer.messages[0]["content"]
+
+
+async def test_follow_ups_are_bounded() -> None:
+    engine = ScriptedEngine(
+        ["Answer.", '{"questions": ["a?", "b?", "c?", "d?", "e?", "f?", "g?"]}']
+    )
+    runner, state, store = await setup(engine, follow_ups={"enabled": True, "count": 5})
+    events = await run(runner, state, "q")
+    sugg = next(e for e in events if e.type == "suggestions")
+    assert sugg.questions == ["a?", "b?", "c?", "d?", "e?"]
+    assert events[-1].type == "message_end"
+    assert engine.requests[-1].response_format is not None
+    assert (await store.list_messages(WS, "c1"))[1].suggestions == sugg.questions
