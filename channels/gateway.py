@@ -13,22 +13,29 @@ from typing import Any
 
 import httpx
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, WebSocket
 from fastapi.responses import PlainTextResponse
 from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
-from channels import metrics
+from agents.engine import ChatRequest
+from channels import metrics, rest_api
+from channels.app_completions import PREFIX as APP_PREFIX
+from channels.app_completions import AppCompletions
 from channels.errors import install_error_handlers
-from channels.openai_api import OpenAIApi
+from channels.openai_api import OpenAIApi, parse_body
+from channels.ws_chat import WsChatSession
 from cluster.engines.deployments import (
     ChatEngineDeployment,
     EmbeddingDeployment,
     chat_engine_options,
+    deployment_name,
 )
 from cluster.log_config import configure_logging
+from cluster.sessions.session_router import SessionRouter
 from cluster.settings import ChorusSettings
+from cluster.store import SqlConversationStore
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +45,7 @@ app = FastAPI(
     version="0.1.0",
 )
 install_error_handlers(app)
+app.include_router(rest_api.router)
 
 
 @app.middleware("http")
@@ -77,7 +85,7 @@ async def _node_metrics() -> str:
 class Gateway:
     """Stateless HTTP front door; scale it with ``gateway_replicas``."""
 
-    def __init__(
+    async def __init__(
         self,
         engines: dict[str, DeploymentHandle],
         embedders: dict[str, DeploymentHandle],
@@ -86,6 +94,22 @@ class Gateway:
         configure_logging(settings.log_level, settings.log_json)
         self.settings = settings
         self.openai = OpenAIApi(engines, embedders, settings.max_request_bytes)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = settings.resolved_database_url()
+        self.store = SqlConversationStore(database_url)
+        await self.store.start()  # migrates to head before any shard connects
+        from ray import serve
+
+        self.sessions = SessionRouter(
+            shards=settings.session_shards,
+            database_url=database_url,
+            models={e.name: deployment_name(e.name) for e in settings.engines},
+            app_name=serve.get_replica_context().app_name,
+            capacity=settings.session_capacity,
+            log_level=settings.log_level,
+        )
+        self.apps = AppCompletions(self.store, self.sessions)
+        app.state.services = rest_api.Services(self.store, self.sessions, settings)
 
     @app.get("/healthz", summary="Liveness and model readiness")
     async def healthz(self) -> Response:
@@ -95,9 +119,19 @@ class Gateway:
     async def models(self) -> dict[str, Any]:
         return await self.openai.models()
 
-    @app.post("/v1/chat/completions", summary="OpenAI chat completions")
+    @app.post("/v1/chat/completions", summary="OpenAI chat completions (models or app:<id>)")
     async def chat_completions(self, request: Request) -> Response:
-        return await self.openai.chat_completions(request)
+        req: ChatRequest = await parse_body(request, ChatRequest, self.settings.max_request_bytes)
+        if req.model.startswith(APP_PREFIX):
+            workspace = request.headers.get("x-workspace-id", "local")
+            return await self.apps.handle(req, workspace)
+        return await self.openai.chat_completions(req)
+
+    @app.websocket("/ws/chat")
+    async def ws_chat(self, ws: WebSocket) -> None:
+        workspace = ws.headers.get("x-workspace-id") or ws.query_params.get("workspace", "local")
+        session = WsChatSession(ws, self.sessions, workspace, self.settings.max_message_chars)
+        await session.serve()
 
     @app.post("/v1/embeddings", summary="OpenAI embeddings")
     async def embeddings(self, request: Request) -> Response:

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -14,7 +14,6 @@ import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from ray.exceptions import RayTaskError
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
 from agents.engine import ChatRequest, ModelCard, Usage
@@ -22,10 +21,10 @@ from agents.errors import (
     ChorusError,
     InvalidInputError,
     ModelNotFoundError,
-    UpstreamUnavailableError,
 )
 from channels import metrics
 from channels.errors import validation_error
+from cluster.engines.handle_engine import call
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -44,25 +43,6 @@ class EmbeddingRequest(BaseModel):
         default="query",
         description="e5 prefix: 'query' for queries and similarity, 'passage' for documents.",
     )
-
-
-async def call(awaitable: Awaitable[T]) -> T:
-    """Await a handle call; re-raise a replica's ChorusError as itself."""
-    try:
-        return await awaitable
-    except RayTaskError as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, ChorusError):
-            raise cause from None
-        raise
-    except ChorusError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - replica died or is unreachable
-        if type(exc).__module__.startswith("ray."):
-            raise UpstreamUnavailableError(
-                "a model replica is unavailable; retry shortly", retry_after=5.0
-            ) from exc
-        raise
 
 
 async def parse_body(request: Request, model: type[BaseModel], limit: int) -> Any:
@@ -133,8 +113,7 @@ class OpenAIApi:
             {"status": "ok" if ok else "degraded", "models": models}, status_code=200 if ok else 503
         )
 
-    async def chat_completions(self, request: Request) -> Response:
-        req: ChatRequest = await parse_body(request, ChatRequest, self.max_request_bytes)
+    async def chat_completions(self, req: ChatRequest) -> Response:
         handle = self._engine(req.model)
         started = time.perf_counter()
         if not req.stream:

@@ -152,6 +152,15 @@ class ChorusSettings(BaseSettings):
     database_url: str = Field(
         default="", description="SQLAlchemy URL of the store; empty: SQLite in data_dir."
     )
+    session_shards: int = Field(
+        default=2, ge=1, le=1024, description="SessionShard actors that own conversations."
+    )
+    session_capacity: int = Field(
+        default=20_000, ge=10, description="Conversations one shard keeps in memory (LRU)."
+    )
+    max_message_chars: int = Field(
+        default=32_000, ge=1, description="Longest user message accepted, in characters."
+    )
     gateway_max_ongoing_requests: int = Field(
         default=1000, ge=1, description="Concurrent requests per gateway replica (streams count)."
     )
@@ -186,6 +195,12 @@ class ChorusSettings(BaseSettings):
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {', '.join(dupes)}")
         return self
+
+    def resolved_database_url(self) -> str:
+        """The store URL: ``database_url``, or the SQLite file in ``data_dir``."""
+        from cluster.store import default_database_url
+
+        return self.database_url or default_database_url(self.data_dir)
 
     def engine(self, name: str) -> EngineSettings | None:
         return next((e for e in self.engines if e.name == name), None)

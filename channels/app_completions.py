@@ -1,0 +1,129 @@
+"""Apps through the OpenAI API: ``model: "app:<app id>"`` runs a turn of the published app.
+
+The request's earlier messages become the conversation's history (so memory,
+moderation and follow-ups apply as in any conversation); its last user message is
+the new turn. The completion's id is the conversation id.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from agents.conversation.records import ConversationRecord, MessageRecord
+from agents.conversation.store import ConversationStoreProtocol, new_id
+from agents.engine import ChatRequest
+from agents.errors import ChorusError, InvalidInputError, NotFoundError
+from cluster.sessions.session_router import SessionRouter
+
+PREFIX = "app:"
+
+
+class AppCompletions:
+    def __init__(self, store: ConversationStoreProtocol, sessions: SessionRouter) -> None:
+        self.store = store
+        self.sessions = sessions
+
+    async def handle(self, req: ChatRequest, workspace_id: str) -> Response:
+        app_id = req.model.removeprefix(PREFIX)
+        app = await self.store.get_app(workspace_id, app_id)
+        if app.published_version is None:
+            raise NotFoundError(f"app '{app_id}' has no published version", param="model")
+        last = req.messages[-1]
+        if last.role != "user" or not last.text():
+            raise InvalidInputError("the last message must be the user's", param="messages")
+        conv = ConversationRecord(
+            id=new_id("conv"),
+            workspace_id=workspace_id,
+            app_id=app_id,
+            app_version=app.published_version,
+            user_id=req.user,
+        )
+        await self.store.create_conversation(conv)
+        seq = 0
+        for message in req.messages[:-1]:
+            if message.role in ("user", "assistant") and message.text():
+                await self.store.add_message(
+                    MessageRecord(
+                        id=new_id("msg"),
+                        conversation_id=conv.id,
+                        workspace_id=workspace_id,
+                        seq=seq,
+                        turn_id="imported",
+                        role=message.role,
+                        content=message.text(),
+                    )
+                )
+                seq += 1
+        events = self.sessions.send(workspace_id, conv.id, last.text())
+        if req.stream:
+            return StreamingResponse(
+                self._chunks(conv.id, req.model, events), media_type="text/event-stream"
+            )
+        text: list[str] = []
+        usage: dict[str, int] = {}
+        async for event in events:
+            if event.type == "delta":
+                text.append(event.content)
+            elif event.type == "message_replaced":
+                text = [event.content]
+            elif event.type == "usage":
+                usage = _usage(event.prompt_tokens, event.completion_tokens)
+            elif event.type == "error":
+                raise ChorusError(event.message, code=event.code)
+        return JSONResponse(
+            {
+                "id": conv.id,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": req.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "".join(text)},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": usage or _usage(0, 0),
+            }
+        )
+
+    async def _chunks(
+        self, conv_id: str, model: str, events: AsyncIterator[Any]
+    ) -> AsyncIterator[bytes]:
+        def frame(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            chunk = {
+                "id": conv_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
+
+        yield frame({"role": "assistant"})
+        async for event in events:
+            if event.type == "delta":
+                yield frame({"content": event.content})
+            elif event.type == "message_replaced":
+                yield frame({"content": event.content})
+            elif event.type == "error":
+                body = {
+                    "error": {"message": event.message, "code": event.code, "type": "server_error"}
+                }
+                yield b"data: " + json.dumps(body).encode() + b"\n\n"
+                return
+        yield frame({}, "stop")
+        yield b"data: [DONE]\n\n"
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }

@@ -1,0 +1,240 @@
+"""The REST API for apps, conversations and debug chat (``/api``).
+
+Every request runs in a workspace: ``X-Workspace-Id`` (default ``local``, the
+embedded default's one workspace) until accounts and keys arrive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.apps.spec import AppSpec, export_spec, parse_spec
+from agents.conversation.events import Event
+from agents.conversation.store import ConversationStoreProtocol, new_id
+from agents.errors import InvalidInputError
+from cluster.sessions.session_router import SessionRouter
+from cluster.settings import ChorusSettings
+
+router = APIRouter(prefix="/api", tags=["apps"])
+Workspace = Header(default="local", alias="X-Workspace-Id", description="Workspace id.")
+
+
+@dataclass
+class Services:
+    store: ConversationStoreProtocol
+    sessions: SessionRouter
+    settings: ChorusSettings
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartBody(_Body):
+    app_id: str = Field(description="App to talk to (its published version).")
+    inputs: dict[str, str] = Field(default_factory=dict, description="System prompt variables.")
+    user_id: str | None = Field(default=None, description="End-user id.")
+
+
+class MessageBody(_Body):
+    content: str = Field(min_length=1, description="The user's message.")
+    stream: bool = Field(default=True, description="Server-sent events, or one JSON list.")
+
+
+class DebugBody(_Body):
+    content: str = Field(min_length=1, description="The user's message.")
+    spec: AppSpec | None = Field(
+        default=None, description="The unsaved draft to run; default: the saved draft."
+    )
+    conversation_id: str | None = Field(
+        default=None, description="Continue this debug conversation; default: a new one."
+    )
+    inputs: dict[str, str] = Field(default_factory=dict, description="System prompt variables.")
+    stream: bool = Field(default=True, description="Server-sent events, or one JSON list.")
+
+
+class RenameBody(_Body):
+    title: str = Field(min_length=1, max_length=200, description="New title.")
+
+
+# -- apps ------------------------------------------------------------------------------
+
+
+@router.post("/apps", status_code=201, summary="Create an app from a spec")
+async def create_app(request: Request, workspace: str = Workspace) -> Any:
+    spec = parse_spec(await _json(request))
+    return (await services(request).store.create_app(workspace, spec)).model_dump(mode="json")
+
+
+@router.get("/apps", summary="List apps")
+async def list_apps(request: Request, workspace: str = Workspace) -> Any:
+    apps = await services(request).store.list_apps(workspace)
+    return {"data": [a.model_dump(mode="json") for a in apps]}
+
+
+@router.get("/apps/{app_id}", summary="Get an app")
+async def get_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
+    return (await services(request).store.get_app(workspace, app_id)).model_dump(mode="json")
+
+
+@router.put("/apps/{app_id}", summary="Replace the app's draft spec")
+async def update_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
+    spec = parse_spec(await _json(request))
+    app = await services(request).store.update_draft(workspace, app_id, spec)
+    return app.model_dump(mode="json")
+
+
+@router.delete("/apps/{app_id}", status_code=204, summary="Delete an app")
+async def delete_app(app_id: str, request: Request, workspace: str = Workspace) -> Response:
+    await services(request).store.delete_app(workspace, app_id)
+    return Response(status_code=204)
+
+
+@router.post("/apps/{app_id}/publish", summary="Publish the draft as a new version")
+async def publish_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
+    return (await services(request).store.publish(workspace, app_id)).model_dump(mode="json")
+
+
+@router.get("/apps/{app_id}/export", summary="Export the draft as YAML or JSON")
+async def export_app(
+    app_id: str,
+    request: Request,
+    format: Literal["yaml", "json"] = Query(default="yaml"),
+    workspace: str = Workspace,
+) -> Response:
+    app = await services(request).store.get_app(workspace, app_id)
+    media = "application/yaml" if format == "yaml" else "application/json"
+    return PlainTextResponse(export_spec(app.draft, format), media_type=media)
+
+
+@router.post("/apps/import", status_code=201, summary="Create an app from YAML or JSON text")
+async def import_app(request: Request, workspace: str = Workspace) -> Any:
+    text = (await request.body()).decode("utf-8", "replace")
+    fmt = "json" if "json" in request.headers.get("content-type", "") else "yaml"
+    spec = parse_spec(text, fmt=fmt)
+    return (await services(request).store.create_app(workspace, spec)).model_dump(mode="json")
+
+
+@router.post("/apps/{app_id}/debug-chat", summary="Chat with the unsaved draft")
+async def debug_chat(
+    app_id: str, body: DebugBody, request: Request, workspace: str = Workspace
+) -> Response:
+    svc = services(request)
+    spec = body.spec or (await svc.store.get_app(workspace, app_id)).draft
+    conversation_id = body.conversation_id
+    head: list[Event] = []
+    if conversation_id is None:
+        conversation_id = new_id("conv")
+        head.append(
+            await svc.sessions.start(
+                workspace, app_id, conversation_id, inputs=body.inputs, draft=spec
+            )
+        )
+    events = svc.sessions.send(workspace, conversation_id, body.content, spec)
+    return await _respond(head, events, body.stream)
+
+
+# -- conversations ---------------------------------------------------------------------
+
+
+@router.post("/conversations", status_code=201, summary="Start a conversation")
+async def start_conversation(body: StartBody, request: Request, workspace: str = Workspace) -> Any:
+    started = await services(request).sessions.start(
+        workspace, body.app_id, new_id("conv"), inputs=body.inputs, user_id=body.user_id
+    )
+    return started.model_dump(mode="json")
+
+
+@router.get("/conversations", summary="List conversations")
+async def list_conversations(
+    request: Request,
+    app_id: str | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    workspace: str = Workspace,
+) -> Any:
+    found = await services(request).store.list_conversations(workspace, app_id, limit)
+    return {"data": [c.model_dump(mode="json") for c in found]}
+
+
+@router.get("/conversations/{conversation_id}/messages", summary="A conversation's history")
+async def history(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
+    messages = await services(request).store.list_messages(workspace, conversation_id)
+    return {"data": [m.model_dump(mode="json") for m in messages]}
+
+
+@router.get("/conversations/{conversation_id}/prompts", summary="What was sent to the model")
+async def prompts(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
+    records = await services(request).store.list_prompts(workspace, conversation_id)
+    return {"data": [p.model_dump(mode="json") for p in records]}
+
+
+@router.patch("/conversations/{conversation_id}", summary="Rename a conversation")
+async def rename(
+    conversation_id: str, body: RenameBody, request: Request, workspace: str = Workspace
+) -> Any:
+    conv = await services(request).store.rename_conversation(workspace, conversation_id, body.title)
+    return conv.model_dump(mode="json")
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete")
+async def delete_conversation(
+    conversation_id: str, request: Request, workspace: str = Workspace
+) -> Response:
+    svc = services(request)
+    await svc.store.delete_conversation(workspace, conversation_id)
+    await svc.sessions.forget(conversation_id)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/messages", summary="Send a message (SSE)")
+async def send_message(
+    conversation_id: str, body: MessageBody, request: Request, workspace: str = Workspace
+) -> Response:
+    events = services(request).sessions.send(workspace, conversation_id, body.content)
+    return await _respond([], events, body.stream)
+
+
+@router.post("/conversations/{conversation_id}/stop", summary="Stop the streaming answer")
+async def stop(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
+    await services(request).store.get_conversation(workspace, conversation_id)
+    return {"stopped": await services(request).sessions.stop(conversation_id)}
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"request body is not valid JSON: {exc}", param="body") from exc
+
+
+async def _respond(head: list[Event], events: AsyncIterator[Event], stream: bool) -> Response:
+    if not stream:
+        collected = [e.model_dump(mode="json") for e in head]
+        collected += [e.model_dump(mode="json") async for e in events]
+        return JSONResponse({"events": collected})
+
+    async def sse() -> AsyncIterator[bytes]:
+        for event in head:
+            yield _sse(event)
+        async for event in events:
+            yield _sse(event)
+
+    return StreamingResponse(sse(), media_type="text/event-stream")
+
+
+def _sse(event: Event) -> bytes:
+    return f"event: {event.type}\ndata: {event.model_dump_json()}\n\n".encode()

@@ -1,0 +1,216 @@
+"""The websocket chat protocol (``WS /ws/chat``): JSON frames in, typed events out.
+
+Client frames (``type``): ``start`` (new conversation on an app), ``resume``,
+``message``, ``stop``, ``ping``. Server frames are the events of
+:mod:`agents.conversation.events` plus ``pong``. Every refusal is an ``error``
+event with a stable ``code``; the socket and the conversation stay usable.
+See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from agents.apps.spec import AppSpec
+from agents.conversation.events import ErrorEvent, Event
+from agents.conversation.store import new_id
+from agents.errors import ChorusError
+from cluster.sessions.session_router import SessionRouter
+
+log = structlog.get_logger(__name__)
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartFrame(_Frame):
+    type: Literal["start"]
+    app_id: str = Field(min_length=1, description="The app to talk to (its published version).")
+    inputs: dict[str, str] = Field(default_factory=dict, description="System prompt variables.")
+    draft: AppSpec | None = Field(
+        default=None, description="Debug chat: run this unsaved spec instead of the published."
+    )
+    user_id: str | None = Field(default=None, description="End-user id, for the owner's logs.")
+
+
+class ResumeFrame(_Frame):
+    type: Literal["resume"]
+    conversation_id: str = Field(min_length=1)
+
+
+class MessageFrame(_Frame):
+    type: Literal["message"]
+    content: str = Field(min_length=1, description="The user's message.")
+    conversation_id: str | None = Field(
+        default=None, description="Default: the conversation started or resumed on this socket."
+    )
+
+
+class StopFrame(_Frame):
+    type: Literal["stop"]
+    conversation_id: str | None = None
+
+
+class PingFrame(_Frame):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[
+    StartFrame | ResumeFrame | MessageFrame | StopFrame | PingFrame, Field(discriminator="type")
+]
+FRAME_ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+KNOWN_FRAMES = {"start", "resume", "message", "stop", "ping"}
+
+
+class WsChatSession:
+    """One websocket connection. Turns stream in background tasks so ``stop`` and
+    ``ping`` are read while an answer streams."""
+
+    def __init__(
+        self, ws: WebSocket, router: SessionRouter, workspace_id: str, max_message_chars: int
+    ) -> None:
+        self.ws = ws
+        self.router = router
+        self.workspace_id = workspace_id
+        self.max_message_chars = max_message_chars
+        self.current: str | None = None
+        self.drafts: dict[str, AppSpec] = {}
+        self.turns: dict[str, asyncio.Task[None]] = {}
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(json.dumps(payload, ensure_ascii=False, default=str))
+
+    async def send_event(self, event: Event) -> None:
+        await self.send(event.model_dump(mode="json"))
+
+    async def error(self, code: str, message: str, conversation_id: str | None = None) -> None:
+        await self.send_event(
+            ErrorEvent(
+                conversation_id=conversation_id or self.current or "", code=code, message=message
+            )
+        )
+
+    async def serve(self) -> None:
+        await self.ws.accept()
+        try:
+            while True:
+                raw = await self.ws.receive_text()
+                await self.handle(raw)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Client gone: stop its running turns, so each answer is stored as stopped."""
+        for conversation_id, task in list(self.turns.items()):
+            if not task.done():
+                try:
+                    await self.router.stop(conversation_id)
+                except ChorusError:
+                    pass
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), timeout=30)
+                except (TimeoutError, Exception):  # noqa: BLE001 - socket is gone
+                    task.cancel()
+
+    async def handle(self, raw: str) -> None:
+        if len(raw) > self.max_message_chars * 2 + 4096:
+            await self.error("message_too_large", f"frame over {self.max_message_chars} characters")
+            return
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            await self.error("invalid_json", f"the frame is not valid JSON: {exc.msg}")
+            return
+        if not isinstance(data, dict) or data.get("type") not in KNOWN_FRAMES:
+            kind = data.get("type") if isinstance(data, dict) else None
+            await self.error(
+                "unknown_frame",
+                f"unknown frame type {kind!r}; expected one of {sorted(KNOWN_FRAMES)}",
+            )
+            return
+        try:
+            frame = FRAME_ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+            await self.error("invalid_frame", f"invalid field '{field}': {first['msg']}")
+            return
+        try:
+            await self.dispatch(frame)
+        except ChorusError as exc:
+            await self.error(exc.code, exc.message)
+
+    async def dispatch(self, frame: ClientFrame) -> None:
+        if isinstance(frame, PingFrame):
+            await self.send({"type": "pong"})
+        elif isinstance(frame, StartFrame):
+            conversation_id = new_id("conv")
+            started = await self.router.start(
+                self.workspace_id,
+                frame.app_id,
+                conversation_id,
+                inputs=frame.inputs,
+                user_id=frame.user_id,
+                draft=frame.draft,
+            )
+            if frame.draft is not None:
+                self.drafts[conversation_id] = frame.draft
+            self.current = conversation_id
+            await self.send_event(started)
+        elif isinstance(frame, ResumeFrame):
+            started = await self.router.resume(self.workspace_id, frame.conversation_id)
+            self.current = frame.conversation_id
+            await self.send_event(started)
+        elif isinstance(frame, StopFrame):
+            conversation_id = frame.conversation_id or self.current
+            if conversation_id is None or not await self.router.stop(conversation_id):
+                await self.error("no_turn_running", "there is no answer streaming to stop")
+        elif isinstance(frame, MessageFrame):
+            await self.message(frame)
+
+    async def message(self, frame: MessageFrame) -> None:
+        conversation_id = frame.conversation_id or self.current
+        if conversation_id is None:
+            await self.error("no_conversation", "send a 'start' or 'resume' frame first")
+            return
+        if len(frame.content) > self.max_message_chars:
+            await self.error(
+                "message_too_large",
+                f"the message has {len(frame.content)} characters; the limit is "
+                f"{self.max_message_chars}",
+                conversation_id,
+            )
+            return
+        running = self.turns.get(conversation_id)
+        if running is not None and not running.done():
+            await self.error(
+                "turn_in_progress",
+                "an answer is still streaming; stop it or wait for message_end",
+                conversation_id,
+            )
+            return
+        self.turns[conversation_id] = asyncio.create_task(
+            self._stream(conversation_id, frame.content)
+        )
+
+    async def _stream(self, conversation_id: str, text: str) -> None:
+        try:
+            async for event in self.router.send(
+                self.workspace_id, conversation_id, text, self.drafts.get(conversation_id)
+            ):
+                await self.send_event(event)
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left; close() stops the turn
+        except ChorusError as exc:
+            await self.error(exc.code, exc.message, conversation_id)

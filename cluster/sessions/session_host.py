@@ -1,0 +1,189 @@
+"""The conversations one shard owns: an LRU of live states over the durable store.
+
+A plain class (tested without Ray); :class:`cluster.sessions.session_shard.SessionShard`
+is the Ray actor shell around it. A conversation not in memory is reloaded from
+the store on first use, so a restarted shard loses nothing that was written.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+
+import structlog
+
+from agents.apps.spec import AppSpec
+from agents.conversation import memory
+from agents.conversation.events import ConversationStarted, ErrorEvent, Event
+from agents.conversation.records import ConversationRecord, MessageRecord
+from agents.conversation.store import ConversationStoreProtocol, new_id
+from agents.conversation.turn import ConversationState, TurnRunner
+from agents.engine import EngineProtocol
+from agents.errors import ChorusError, InvalidInputError
+
+log = structlog.get_logger(__name__)
+
+
+class SessionHost:
+    def __init__(
+        self,
+        store: ConversationStoreProtocol,
+        engine_for: Callable[[str], EngineProtocol],
+        capacity: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.engine_for = engine_for
+        self.capacity = capacity
+        self._live: OrderedDict[str, ConversationState] = OrderedDict()
+
+    # -- lifecycle of states ------------------------------------------------------------
+
+    def live_count(self) -> int:
+        return len(self._live)
+
+    def _remember(self, state: ConversationState) -> None:
+        self._live[state.record.id] = state
+        self._live.move_to_end(state.record.id)
+        while len(self._live) > self.capacity:
+            oldest_id, oldest = next(iter(self._live.items()))
+            if oldest.busy:  # never evict a conversation mid-turn
+                self._live.move_to_end(oldest_id)
+                if all(s.busy for s in self._live.values()):
+                    break
+                continue
+            del self._live[oldest_id]
+
+    async def _spec_for(self, record: ConversationRecord, draft: AppSpec | None) -> AppSpec:
+        if draft is not None:
+            return draft
+        if record.app_version is None:  # debug conversation resumed without a draft
+            return (await self.store.get_app(record.workspace_id, record.app_id)).draft
+        version = await self.store.get_version(
+            record.workspace_id, record.app_id, record.app_version
+        )
+        return version.spec
+
+    async def _state(
+        self, workspace_id: str, conversation_id: str, draft: AppSpec | None = None
+    ) -> ConversationState:
+        state = self._live.get(conversation_id)
+        if state is not None and state.record.workspace_id == workspace_id:
+            if draft is not None:
+                state.spec = draft
+            self._live.move_to_end(conversation_id)
+            return state
+        record = await self.store.get_conversation(workspace_id, conversation_id)
+        messages = await self.store.list_messages(workspace_id, conversation_id)
+        messages = [await self._settle(m) for m in messages]
+        spec = await self._spec_for(record, draft)
+        state = ConversationState(
+            record=record,
+            spec=spec,
+            messages=messages,
+            summary=await self.store.get_summary(workspace_id, conversation_id),
+            tokens=memory.TokenCache(self.engine_for(spec.model.model).count_tokens),
+        )
+        self._remember(state)
+        return state
+
+    async def _settle(self, message: MessageRecord) -> MessageRecord:
+        """A message still pending after a reload belonged to a turn that died with its
+        shard: mark it failed, so history never holds a half-written answer."""
+        if message.status != "pending":
+            return message
+        message.status = "failed"
+        message.error = {"code": "interrupted", "message": "the session restarted mid-answer"}
+        await self.store.update_message(message)
+        log.info("message_settled", conversation_id=message.conversation_id, id=message.id)
+        return message
+
+    # -- operations ---------------------------------------------------------------------
+
+    async def start(
+        self,
+        workspace_id: str,
+        app_id: str,
+        *,
+        conversation_id: str | None = None,
+        inputs: dict[str, str] | None = None,
+        user_id: str | None = None,
+        draft: AppSpec | None = None,
+    ) -> ConversationStarted:
+        """Create a conversation on the app's published version (or on ``draft`` for debug)."""
+        app = await self.store.get_app(workspace_id, app_id)
+        if draft is None and app.published_version is None:
+            raise InvalidInputError(
+                f"app '{app_id}' has no published version; publish it or use debug chat",
+                code="app_not_published",
+            )
+        spec = draft or (await self.store.get_version(workspace_id, app_id)).spec
+        spec.render_system_prompt(inputs)  # refuses missing required variables now
+        record = ConversationRecord(
+            id=conversation_id or new_id("conv"),
+            workspace_id=workspace_id,
+            app_id=app_id,
+            app_version=None if draft is not None else app.published_version,
+            inputs=dict(inputs or {}),
+            user_id=user_id,
+        )
+        await self.store.create_conversation(record)
+        state = ConversationState(
+            record=record,
+            spec=spec,
+            messages=[],
+            summary=None,
+            tokens=memory.TokenCache(self.engine_for(spec.model.model).count_tokens),
+        )
+        self._remember(state)
+        return self._started(state, resumed=False)
+
+    async def resume(self, workspace_id: str, conversation_id: str) -> ConversationStarted:
+        return self._started(await self._state(workspace_id, conversation_id), resumed=True)
+
+    def _started(self, state: ConversationState, resumed: bool) -> ConversationStarted:
+        return ConversationStarted(
+            conversation_id=state.record.id,
+            app_id=state.record.app_id,
+            opening_statement=state.spec.opening_statement,
+            suggested_questions=list(state.spec.suggested_questions),
+            resumed=resumed,
+        )
+
+    async def send(
+        self, workspace_id: str, conversation_id: str, text: str, draft: AppSpec | None = None
+    ) -> AsyncIterator[Event]:
+        """Run one turn; yields its events. Refusals come as one ``error`` event."""
+        try:
+            state = await self._state(workspace_id, conversation_id, draft)
+        except ChorusError as exc:
+            yield ErrorEvent(conversation_id=conversation_id, code=exc.code, message=exc.message)
+            return
+        if state.busy:
+            yield ErrorEvent(
+                conversation_id=conversation_id,
+                code="turn_in_progress",
+                message="an answer is still streaming; stop it or wait for message_end",
+            )
+            return
+        state.busy = True
+        try:
+            runner = TurnRunner(self.engine_for(state.spec.model.model), self.store)
+            async for event in runner.run(state, text):
+                yield event
+        except ChorusError as exc:  # a store failure: the turn could not be recorded
+            log.error("turn_store_failed", conversation_id=conversation_id, error=exc.message)
+            yield ErrorEvent(conversation_id=conversation_id, code=exc.code, message=exc.message)
+        finally:
+            state.busy = False
+
+    def stop(self, conversation_id: str) -> bool:
+        """Ask the running turn to stop; False if none is running here."""
+        state = self._live.get(conversation_id)
+        if state is None or not state.busy:
+            return False
+        state.cancel.set()
+        return True
+
+    def forget(self, conversation_id: str) -> None:
+        """Drop a conversation from memory (after it was deleted)."""
+        self._live.pop(conversation_id, None)

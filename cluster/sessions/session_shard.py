@@ -1,0 +1,83 @@
+"""SessionShard: the Ray actor that owns many conversations (a thin shell over SessionHost).
+
+Shards are async, named (``chorus-session-<i>`` in namespace ``chorus``), detached
+and restartable; a restarted shard reloads each conversation from the store on
+first use. Only pydantic records and events cross the actor boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import ray
+import structlog
+
+from agents.apps.spec import AppSpec
+from agents.conversation.events import ConversationStarted, Event
+from cluster.engines.handle_engine import engine_for_model
+from cluster.log_config import configure_logging
+from cluster.sessions.session_host import SessionHost
+
+log = structlog.get_logger(__name__)
+NAMESPACE = "chorus"
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=100_000)
+class SessionShard(SessionHost):
+    def __init__(
+        self,
+        name: str,
+        database_url: str,
+        models: dict[str, str],
+        app_name: str,
+        capacity: int,
+        log_level: str = "INFO",
+    ) -> None:
+        from cluster.store.sql_store import SqlConversationStore
+
+        configure_logging(log_level)
+        structlog.contextvars.bind_contextvars(shard=name)
+        super().__init__(
+            SqlConversationStore(database_url), engine_for_model(models, app_name), capacity
+        )
+        self.name = name
+        self._opened: asyncio.Task[None] | None = None
+        restarts = ray.get_runtime_context().was_current_actor_reconstructed
+        log.info("session_shard_started", restarted=restarts, pid=os.getpid())
+
+    async def _open(self) -> None:
+        """Connect the store on first use (the gateway migrated it before creating shards)."""
+        if self._opened is None:
+            self._opened = asyncio.ensure_future(self.store.start())  # type: ignore[attr-defined]
+        await self._opened
+
+    async def start_conversation(
+        self, workspace_id: str, app_id: str, **kw: Any
+    ) -> ConversationStarted:
+        await self._open()
+        return await self.start(workspace_id, app_id, **kw)
+
+    async def resume_conversation(
+        self, workspace_id: str, conversation_id: str
+    ) -> ConversationStarted:
+        await self._open()
+        return await self.resume(workspace_id, conversation_id)
+
+    async def send_message(
+        self, workspace_id: str, conversation_id: str, text: str, draft: AppSpec | None = None
+    ) -> AsyncIterator[Event]:
+        await self._open()
+        async for event in self.send(workspace_id, conversation_id, text, draft):
+            yield event
+
+    def stop_turn(self, conversation_id: str) -> bool:
+        return self.stop(conversation_id)
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        self.forget(conversation_id)
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "pid": os.getpid(), "live": self.live_count()}

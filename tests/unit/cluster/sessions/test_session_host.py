@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import pytest
+
+from agents.apps.spec import AppSpec
+from agents.conversation.records import MessageRecord
+from agents.conversation.store import InMemoryConversationStore
+from agents.errors import InvalidInputError
+from agents.scripted_engine import ScriptedEngine
+from cluster.sessions.session_host import SessionHost
+
+WS = "ws1"
+
+
+async def published_app(store: InMemoryConversationStore, **spec: object) -> str:
+    app = await store.create_app(WS, AppSpec.model_validate({"name": "a", **spec}))
+    await store.publish(WS, app.id)
+    return app.id
+
+
+def host(store: InMemoryConversationStore, engine: ScriptedEngine, capacity: int = 100) -> SessionHost:
+    return SessionHost(store, lambda model: engine, capacity=capacity)
+
+
+async def events(h: SessionHost, conv: str, text: str) -> list:  # type: ignore[type-arg]
+    return [e async for e in h.send(WS, conv, text)]
+
+
+async def test_start_sends_opening_statement() -> None:
+    store = InMemoryConversationStore()
+    app_id = await published_app(
+        store, opening_statement="Hi!", suggested_questions=["What can you do?"]
+    )
+    started = await host(store, ScriptedEngine(["x"])).start(WS, app_id)
+    assert started.opening_statement == "Hi!" and started.suggested_questions == ["What can you do?"]
+
+
+async def test_unpublished_app_needs_debug_draft() -> None:
+    store = InMemoryConversationStore()
+    app = await store.create_app(WS, AppSpec(name="draft only"))
+    h = host(store, ScriptedEngine(["x"]))
+    with pytest.raises(InvalidInputError, match="no published version"):
+        await h.start(WS, app.id)
+    started = await h.start(WS, app.id, draft=AppSpec(name="edited", opening_statement="debug"))
+    assert started.opening_statement == "debug"
+
+
+async def test_restarted_host_reloads_full_history() -> None:
+    store = InMemoryConversationStore()
+    engine = ScriptedEngine(["first answer", "second answer"])
+    app_id = await published_app(store)
+    h1 = host(store, engine)
+    conv = (await h1.start(WS, app_id)).conversation_id
+    await events(h1, conv, "one")
+    h2 = host(store, engine)  # a new shard process: nothing in memory
+    await events(h2, conv, "two")
+    history = await store.list_messages(WS, conv)
+    assert [m.content for m in history] == ["one", "first answer", "two", "second answer"]
+    assert [m.seq for m in history] == [0, 1, 2, 3]
+    assert engine.requests[-1].messages[-3].content == "one"  # the reloaded history was used
+
+
+async def test_pending_answer_of_a_dead_shard_is_settled_as_failed() -> None:
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    h1 = host(store, ScriptedEngine(["x"]))
+    conv = (await h1.start(WS, app_id)).conversation_id
+    await store.add_message(MessageRecord(id="m0", conversation_id=conv, workspace_id=WS, seq=0, turn_id="t", role="user", content="q"))
+    await store.add_message(MessageRecord(id="m1", conversation_id=conv, workspace_id=WS, seq=1, turn_id="t", role="assistant", content="partial", status="pending"))
+    h2 = host(store, ScriptedEngine(["fine"]))
+    out = await events(h2, conv, "again")
+    assert out[-1].status == "complete"
+    history = await store.list_messages(WS, conv)
+    assert history[1].status == "failed" and history[1].error["code"] == "interrupted"
+    assert [m.seq for m in history] == [0, 1, 2, 3]
+
+
+async def test_second_message_while_streaming_is_refused() -> None:
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    h = host(store, ScriptedEngine(["a b c d e f"], delay=0.01))
+    conv = (await h.start(WS, app_id)).conversation_id
+    stream = h.send(WS, conv, "first")
+    await anext(stream)  # message_started: the turn is running
+    refused = await events(h, conv, "second")
+    assert [e.type for e in refused] == ["error"] and refused[0].code == "turn_in_progress"
+    rest = [e async for e in stream]
+    assert rest[-1].status == "complete"
+    assert (await events(h, conv, "third"))[-1].status == "complete"
+
+
+async def test_deleted_and_foreign_conversations_are_not_found() -> None:
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    h = host(store, ScriptedEngine(["x"]))
+    conv = (await h.start(WS, app_id)).conversation_id
+    other = [e async for e in h.send("ws_other", conv, "hi")]
+    assert other[0].code == "conversation_not_found"
+    await store.delete_conversation(WS, conv)
+    h.forget(conv)
+    gone = await events(h, conv, "hi")
+    assert [e.type for e in gone] == ["error"] and gone[0].code == "conversation_not_found"
+
+
+async def test_lru_keeps_memory_bounded() -> None:
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    h = host(store, ScriptedEngine(["x"]), capacity=5)
+    convs = [(await h.start(WS, app_id)).conversation_id for _ in range(12)]
+    assert h.live_count() == 5
+    assert (await events(h, convs[0], "still works"))[-1].status == "complete"
