@@ -17,10 +17,14 @@ from agents.engine import ChatMessage
 TokenCounter = Callable[[list[ChatMessage]], Awaitable[int]]
 
 SUMMARY_INSTRUCTIONS = (
-    "You maintain the long-term memory of a conversation. Rewrite the memory so it keeps "
-    "every fact, name, number and preference the user stated, then add what is new in the "
-    "turns below. Write short plain sentences. At most {limit} characters."
+    "You maintain the long-term memory of a conversation. Rewrite the summary so it keeps "
+    "what matters from the earlier summary, then add what is new in the turns below. "
+    "Write short plain sentences. At most {limit} characters."
 )
+NOTES_HEADER = "The user said earlier:"
+SUMMARY_HEADER = "Summary of earlier turns:"
+#: Share of the long-term memory kept for the user's own words.
+NOTES_SHARE = 0.5
 
 
 def as_chat(message: MessageRecord) -> ChatMessage:
@@ -90,16 +94,55 @@ def summary_request(previous: str, evicted: list[MessageRecord], limit: int) -> 
         ChatMessage(role="system", content=SUMMARY_INSTRUCTIONS.format(limit=limit)),
         ChatMessage(
             role="user",
-            content=f"Memory so far:\n{previous or '(empty)'}\n\nNew turns:\n{turns}\n\n"
-            "Updated memory:",
+            content=f"Summary so far:\n{previous or '(empty)'}\n\nNew turns:\n{turns}\n\n"
+            "Updated summary:",
         ),
     ]
 
 
-def fallback_summary(previous: str, evicted: list[MessageRecord], limit: int) -> str:
-    """An extractive summary when the model's is unusable: what the user said, newest last."""
-    said = " ".join(m.content.strip() for m in evicted if m.role == "user")
-    return bound(f"{previous} {said}".strip(), limit)
+@dataclass
+class LongTermMemory:
+    """The rolling long-term memory: the user's own words, kept verbatim (names, numbers
+    and preferences survive a weak summariser), plus the model's summary of the rest.
+    Both are bounded; the oldest notes go first when they overflow."""
+
+    notes: list[str]
+    summary: str
+
+    @classmethod
+    def parse(cls, text: str) -> LongTermMemory:
+        if not text.startswith(NOTES_HEADER):
+            return cls(notes=[], summary=text.strip())
+        notes_part, _, summary = text[len(NOTES_HEADER) :].partition(SUMMARY_HEADER)
+        notes = [line[2:].strip() for line in notes_part.splitlines() if line.startswith("- ")]
+        return cls(notes=notes, summary=summary.strip())
+
+    def add_notes(self, evicted: list[MessageRecord], limit: int) -> None:
+        for message in evicted:
+            said = bound(message.content, limit)
+            if message.role == "user" and said and said not in self.notes:
+                self.notes.append(said)
+        while self.notes and sum(len(n) + 3 for n in self.notes) > limit:
+            self.notes.pop(0)
+
+    def render(self, limit: int) -> str:
+        parts: list[str] = []
+        if self.notes:
+            parts.append(NOTES_HEADER + "\n" + "\n".join(f"- {n}" for n in self.notes))
+        room = limit - sum(len(p) + 1 for p in parts) - len(SUMMARY_HEADER) - 1
+        if self.summary and room > 20:
+            parts.append(SUMMARY_HEADER + "\n" + bound(self.summary, room))
+        return "\n".join(parts)
+
+
+def fold(previous: str, evicted: list[MessageRecord], model_summary: str, limit: int) -> str:
+    """The new long-term memory: earlier notes plus the user's evicted words, and the
+    model's new summary (the earlier one if the model gave nothing)."""
+    memory = LongTermMemory.parse(previous)
+    memory.add_notes(evicted, int(limit * NOTES_SHARE))
+    if model_summary.strip():
+        memory.summary = model_summary.strip()
+    return memory.render(limit)
 
 
 def bound(text: str, limit: int) -> str:

@@ -214,7 +214,8 @@ class TurnRunner:
     ) -> None:
         limit = state.spec.memory.summary_max_chars
         previous = state.summary.text if state.summary else ""
-        request_messages = memory.summary_request(previous, evicted, limit)
+        earlier = memory.LongTermMemory.parse(previous).summary
+        request_messages = memory.summary_request(earlier, evicted, limit)
         await self._record(state, turn_id, "summary", request_messages)
         try:
             out = await self.engine.chat(
@@ -222,15 +223,14 @@ class TurnRunner:
                     model=state.spec.model.model,
                     messages=request_messages,
                     temperature=0,
-                    max_tokens=max(64, limit // 3),
+                    max_tokens=max(64, limit // 6),
                 )
             )
-            text = memory.bound(out.choices[0].message.content or "", limit)
+            model_summary = out.choices[0].message.content or ""
         except ChorusError as exc:
             log.warning("summary_failed", conversation_id=state.record.id, error=exc.message)
-            text = ""
-        if not text.strip():
-            text = memory.fallback_summary(previous, evicted, limit)
+            model_summary = ""
+        text = memory.fold(previous, evicted, model_summary, limit)
         record = SummaryRecord(
             conversation_id=state.record.id,
             workspace_id=state.record.workspace_id,

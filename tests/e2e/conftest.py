@@ -28,7 +28,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     data_dir = tmp_path_factory.mktemp("chorus-data")
     log_path = data_dir / "server.log"
-    env = {**os.environ, "CHORUS_DATA_DIR": str(data_dir), "CHORUS_PORT": str(port)}
+    env = {
+        **os.environ,
+        "CHORUS_DATA_DIR": str(data_dir),
+        "CHORUS_PORT": str(port),
+        "CHORUS_MAX_MESSAGE_CHARS": "2000",
+    }
     chorus = Path(sys.executable).parent / "chorus"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -58,6 +63,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def ws_url(server: str) -> str:
+    return server.replace("http://", "ws://") + "/ws/chat"
+
+
+@pytest.fixture(scope="session")
+def create_app(server: str):  # type: ignore[no-untyped-def]
+    """Create and publish an app from spec fields; returns its id."""
+
+    def create(**spec: object) -> str:
+        body = {"name": "e2e", "model": {"max_tokens": 24, "temperature": 0}, **spec}
+        resp = httpx.post(server + "/api/apps", json=body, timeout=30)
+        assert resp.status_code == 201, resp.text
+        app_id = resp.json()["id"]
+        assert httpx.post(server + f"/api/apps/{app_id}/publish", timeout=30).status_code == 200
+        return str(app_id)
+
+    return create
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MODEL = "smollm2-135m-instruct"
 
 
-def _engine_server() -> psutil.Process:
+def _engine_server(server: str) -> psutil.Process:
+    """The llama.cpp server process of the server under test: it inherited the server's
+    CHORUS_PORT (other servers, e.g. an integration test's, did not)."""
+    port = server.rsplit(":", 1)[1]
     for proc in psutil.process_iter(["cmdline"]):
         cmd = proc.info["cmdline"] or []
         if "cluster.engines.llamacpp_server" in cmd and MODEL in cmd:
-            return proc
-    raise AssertionError("no llama.cpp server process found")
+            try:
+                if proc.environ().get("CHORUS_PORT") == port:
+                    return proc
+            except psutil.Error:
+                continue
+    raise AssertionError("no llama.cpp server process of the server under test")
 
 
 def test_dead_engine_is_503_then_restarted(server: str, openai_client) -> None:  # type: ignore[no-untyped-def]
-    victim = _engine_server()
+    victim = _engine_server(server)
     victim.kill()
     victim.wait(10)
     resp = httpx.post(
@@ -40,7 +47,7 @@ def test_dead_engine_is_503_then_restarted(server: str, openai_client) -> None: 
         if httpx.get(server + "/healthz").status_code == 200:
             break
         time.sleep(0.5)
-    assert _engine_server().pid != victim.pid
+    assert _engine_server(server).pid != victim.pid
     out = openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=3
     )

@@ -140,6 +140,7 @@ async def test_small_window_moves_turn_one_into_summary() -> None:
     assert len(last_answer.messages) == 1 + 4  # system + window
     summary = await store.get_summary(WS, "c1")
     assert summary is not None and summary.text in last_answer.messages[0]["content"]
+    assert "My cat is called Pim." in last_answer.messages[0]["content"]
 
 
 async def test_follow_ups_are_bounded() -> None:

@@ -18,7 +18,9 @@ async def published_app(store: InMemoryConversationStore, **spec: object) -> str
     return app.id
 
 
-def host(store: InMemoryConversationStore, engine: ScriptedEngine, capacity: int = 100) -> SessionHost:
+def host(
+    store: InMemoryConversationStore, engine: ScriptedEngine, capacity: int = 100
+) -> SessionHost:
     return SessionHost(store, lambda model: engine, capacity=capacity)
 
 
@@ -32,7 +34,9 @@ async def test_start_sends_opening_statement() -> None:
         store, opening_statement="Hi!", suggested_questions=["What can you do?"]
     )
     started = await host(store, ScriptedEngine(["x"])).start(WS, app_id)
-    assert started.opening_statement == "Hi!" and started.suggested_questions == ["What can you do?"]
+    assert started.opening_statement == "Hi!" and started.suggested_questions == [
+        "What can you do?"
+    ]
 
 
 async def test_unpublished_app_needs_debug_draft() -> None:
@@ -65,8 +69,29 @@ async def test_pending_answer_of_a_dead_shard_is_settled_as_failed() -> None:
     app_id = await published_app(store)
     h1 = host(store, ScriptedEngine(["x"]))
     conv = (await h1.start(WS, app_id)).conversation_id
-    await store.add_message(MessageRecord(id="m0", conversation_id=conv, workspace_id=WS, seq=0, turn_id="t", role="user", content="q"))
-    await store.add_message(MessageRecord(id="m1", conversation_id=conv, workspace_id=WS, seq=1, turn_id="t", role="assistant", content="partial", status="pending"))
+    await store.add_message(
+        MessageRecord(
+            id="m0",
+            conversation_id=conv,
+            workspace_id=WS,
+            seq=0,
+            turn_id="t",
+            role="user",
+            content="q",
+        )
+    )
+    await store.add_message(
+        MessageRecord(
+            id="m1",
+            conversation_id=conv,
+            workspace_id=WS,
+            seq=1,
+            turn_id="t",
+            role="assistant",
+            content="partial",
+            status="pending",
+        )
+    )
     h2 = host(store, ScriptedEngine(["fine"]))
     out = await events(h2, conv, "again")
     assert out[-1].status == "complete"
