@@ -209,6 +209,12 @@ class WsChatSession:
             async for event in self.router.send(
                 self.workspace_id, conversation_id, text, self.drafts.get(conversation_id)
             ):
+                if (
+                    event.type == "message_end"
+                    and self.turns.get(conversation_id) is asyncio.current_task()
+                ):
+                    # The turn is over for the client once it sees this event.
+                    del self.turns[conversation_id]
                 await self.send_event(event)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the client left; close() stops the turn

@@ -69,6 +69,10 @@ def serve_command(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     init_local(SERVE_NAMESPACE)
+    import ray
+
+    # Where this Ray lives, for `ray job submit`, operators and fault tests.
+    (settings.data_dir / "ray_address").write_text(ray.get_runtime_context().gcs_address)
     try:
         client = serve_api.serve_start(
             http_options=config.http_options.model_dump(),
@@ -88,8 +92,6 @@ def serve_command(args: argparse.Namespace) -> int:
         try:
             serve.shutdown()
         finally:
-            import ray
-
             ray.shutdown()
 
 

@@ -10,11 +10,13 @@ LOOPBACK = "127.0.0.1"
 
 def loopback_env() -> dict[str, str]:
     """Environment for a local Ray cluster: traffic on 127.0.0.1, no usage reporting,
-    and Serve's lower-latency event-loop settings for the proxy (replicas get them
-    from ray_config.yaml)."""
+    token authentication."""
     return {
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
         "RAY_USAGE_STATS_ENABLED": "0",
+        # Ray 2.60's default for new clusters, made explicit so drivers that join
+        # later (jobs, tests, tools) present the token in ~/.ray/auth_token too.
+        "RAY_AUTH_MODE": "token",
     }
 
 

@@ -66,11 +66,13 @@ class TurnRunner:
         self.engine = engine
         self.store = store
 
-    async def run(self, state: ConversationState, text: str) -> AsyncIterator[Event]:
+    async def run(
+        self, state: ConversationState, text: str, turn_id: str | None = None
+    ) -> AsyncIterator[Event]:
         """Yields the turn's events; never raises for engine or moderation failures."""
         conv = state.record
         spec = state.spec
-        turn_id = new_id("turn")
+        turn_id = turn_id or new_id("turn")
         state.cancel.clear()
         user = MessageRecord(
             id=new_id("msg"),

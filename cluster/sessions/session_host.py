@@ -150,13 +150,29 @@ class SessionHost:
         )
 
     async def send(
-        self, workspace_id: str, conversation_id: str, text: str, draft: AppSpec | None = None
+        self,
+        workspace_id: str,
+        conversation_id: str,
+        text: str,
+        draft: AppSpec | None = None,
+        turn_id: str | None = None,
     ) -> AsyncIterator[Event]:
-        """Run one turn; yields its events. Refusals come as one ``error`` event."""
+        """Run one turn; yields its events. Refusals come as one ``error`` event.
+
+        ``turn_id`` makes a retried call idempotent: a turn already stored is not run again.
+        """
         try:
             state = await self._state(workspace_id, conversation_id, draft)
         except ChorusError as exc:
             yield ErrorEvent(conversation_id=conversation_id, code=exc.code, message=exc.message)
+            return
+        if turn_id is not None and any(m.turn_id == turn_id for m in state.messages):
+            yield ErrorEvent(
+                conversation_id=conversation_id,
+                code="session_interrupted",
+                message="the session restarted while this message was being answered; "
+                "send it again",
+            )
             return
         if state.busy:
             yield ErrorEvent(
@@ -168,7 +184,10 @@ class SessionHost:
         state.busy = True
         try:
             runner = TurnRunner(self.engine_for(state.spec.model.model), self.store)
-            async for event in runner.run(state, text):
+            async for event in runner.run(state, text, turn_id):
+                if event.type == "message_end":
+                    # Everything is stored by now: the next message may come right away.
+                    state.busy = False
                 yield event
         except ChorusError as exc:  # a store failure: the turn could not be recorded
             log.error("turn_store_failed", conversation_id=conversation_id, error=exc.message)

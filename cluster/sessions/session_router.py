@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import structlog
 from ray.actor import ActorHandle
 from ray.exceptions import RayError
 
 from agents.apps.spec import AppSpec
 from agents.conversation.events import ConversationStarted, ErrorEvent, Event
+from agents.conversation.store import new_id
 from agents.errors import UpstreamUnavailableError
 from cluster.engines.handle_engine import call
 from cluster.sessions.rendezvous import owner
 from cluster.sessions.session_shard import NAMESPACE, SessionShard
+
+log = structlog.get_logger(__name__)
+#: How long a turn waits for its restarting shard before giving up.
+RESTART_WAIT_S = 60.0
+
+
+def shard_names(count: int) -> list[str]:
+    """The actor names of ``count`` session shards (namespace ``chorus``)."""
+    return [f"chorus-session-{i}" for i in range(count)]
 
 
 class SessionRouter:
@@ -27,7 +40,7 @@ class SessionRouter:
         capacity: int,
         log_level: str = "INFO",
     ) -> None:
-        self.names = [f"chorus-session-{i}" for i in range(shards)]
+        self.names = shard_names(shards)
         self._args = (database_url, models, app_name, capacity, log_level)
         self._handles: dict[str, ActorHandle] = {}
 
@@ -56,22 +69,46 @@ class SessionRouter:
     async def send(
         self, workspace_id: str, conversation_id: str, text: str, draft: AppSpec | None = None
     ) -> AsyncIterator[Event]:
-        """The turn's events. If the shard dies mid-turn: one ``error`` event
-        (``session_interrupted``); the next turn reloads the stored history."""
-        refs = (
-            self.shard(conversation_id)
-            .send_message.options(num_returns="streaming")
-            .remote(workspace_id, conversation_id, text, draft)
-        )
-        try:
-            async for ref in refs:
-                yield await ref
-        except RayError:
-            yield ErrorEvent(
-                conversation_id=conversation_id,
-                code="session_interrupted",
-                message="the session restarted mid-answer; send the message again",
+        """The turn's events.
+
+        A call that fails before any event (its shard died or is restarting) is tried
+        again for up to RESTART_WAIT_S, with the same turn id so the shard never runs
+        one turn twice. If the shard dies mid-turn: one ``error`` event
+        (``session_interrupted``); the next turn reloads the stored history.
+        """
+        turn_id = new_id("turn")
+        deadline = time.monotonic() + RESTART_WAIT_S
+        attempt = 0
+        while True:
+            attempt += 1
+            refs = (
+                self.shard(conversation_id)
+                .send_message.options(num_returns="streaming")
+                .remote(workspace_id, conversation_id, text, draft, turn_id)
             )
+            started = False
+            try:
+                async for ref in refs:
+                    event = await ref
+                    started = True
+                    yield event
+                return
+            except RayError as exc:
+                log.warning(
+                    "session_call_failed",
+                    conversation_id=conversation_id,
+                    started=started,
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                )
+                if started or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(min(0.25 * attempt, 2.0))
+        yield ErrorEvent(
+            conversation_id=conversation_id,
+            code="session_interrupted",
+            message="the session restarted mid-answer; send the message again",
+        )
 
     async def stop(self, conversation_id: str) -> bool:
         try:

@@ -67,10 +67,15 @@ class SessionShard(SessionHost):
         return await self.resume(workspace_id, conversation_id)
 
     async def send_message(
-        self, workspace_id: str, conversation_id: str, text: str, draft: AppSpec | None = None
+        self,
+        workspace_id: str,
+        conversation_id: str,
+        text: str,
+        draft: AppSpec | None = None,
+        turn_id: str | None = None,
     ) -> AsyncIterator[Event]:
         await self._open()
-        async for event in self.send(workspace_id, conversation_id, text, draft):
+        async for event in self.send(workspace_id, conversation_id, text, draft, turn_id):
             yield event
 
     def stop_turn(self, conversation_id: str) -> bool:

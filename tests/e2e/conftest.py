@@ -24,9 +24,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chorus-data")
+
+
+@pytest.fixture(scope="session")
+def server(server_data_dir: Path) -> Iterator[str]:
     port = _free_port()
-    data_dir = tmp_path_factory.mktemp("chorus-data")
+    data_dir = server_data_dir
     log_path = data_dir / "server.log"
     env = {
         **os.environ,

@@ -134,3 +134,15 @@ async def test_lru_keeps_memory_bounded() -> None:
     convs = [(await h.start(WS, app_id)).conversation_id for _ in range(12)]
     assert h.live_count() == 5
     assert (await events(h, convs[0], "still works"))[-1].status == "complete"
+
+
+async def test_a_retried_turn_is_not_run_twice() -> None:
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    h = host(store, ScriptedEngine(["x"]))
+    conv = (await h.start(WS, app_id)).conversation_id
+    first = [e async for e in h.send(WS, conv, "hi", turn_id="turn_1")]
+    again = [e async for e in h.send(WS, conv, "hi", turn_id="turn_1")]
+    assert first[-1].status == "complete"
+    assert [e.type for e in again] == ["error"] and again[0].code == "session_interrupted"
+    assert len(await store.list_messages(WS, conv)) == 2
