@@ -19,6 +19,7 @@ from agents.apps.spec import AppSpec
 from agents.conversation.events import ConversationStarted, Event
 from cluster.engines.handle_engine import engine_for_model
 from cluster.log_config import configure_logging
+from cluster.sessions import session_metrics
 from cluster.sessions.session_host import SessionHost
 
 log = structlog.get_logger(__name__)
@@ -58,7 +59,9 @@ class SessionShard(SessionHost):
         self, workspace_id: str, app_id: str, **kw: Any
     ) -> ConversationStarted:
         await self._open()
-        return await self.start(workspace_id, app_id, **kw)
+        started = await self.start(workspace_id, app_id, **kw)
+        session_metrics.set_live(self.name, self.live_count())
+        return started
 
     async def resume_conversation(
         self, workspace_id: str, conversation_id: str
@@ -76,7 +79,9 @@ class SessionShard(SessionHost):
     ) -> AsyncIterator[Event]:
         await self._open()
         async for event in self.send(workspace_id, conversation_id, text, draft, turn_id):
+            session_metrics.observe(self.name, event)
             yield event
+        session_metrics.set_live(self.name, self.live_count())
 
     def stop_turn(self, conversation_id: str) -> bool:
         return self.stop(conversation_id)

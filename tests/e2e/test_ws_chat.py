@@ -206,3 +206,19 @@ async def test_long_term_memory_reaches_turn_six(ws_url: str, server: str, creat
     assert "4711" not in json.dumps(turn_six[1:])  # turn 1 left the window ...
     assert "locker code is 4711" in turn_six[0]["content"]  # ... and is in the long-term memory
     assert any(p["purpose"] == "summary" for p in prompts)
+
+
+async def test_turn_metrics_are_exported(ws_url: str, server: str, create_app) -> None:  # type: ignore[no-untyped-def]
+    app_id = create_app()
+    async with connect(ws_url) as ws:
+        await start(ws, app_id)
+        assert (await turn(ws, "Hi"))[-1]["status"] == "complete"
+    text = ""
+    for _ in range(40):  # Ray's metrics agent exports on an interval
+        text = httpx.get(server + "/metrics", timeout=10).text
+        if "chorus_turns_total" in text and "chorus_active_sessions" in text:
+            break
+        await asyncio.sleep(1)
+    assert "chorus_turns_total{" in text and 'status="complete"' in text
+    assert "chorus_turn_time_to_first_token_seconds" in text
+    assert "chorus_active_sessions" in text

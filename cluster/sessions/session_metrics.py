@@ -1,0 +1,57 @@
+"""Per-shard metrics (Ray metrics API): turns, latency, first token, live sessions."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from agents.conversation.events import Event
+
+_BOUNDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+
+
+@cache
+def _metrics() -> dict[str, Any]:
+    from ray.util import metrics
+
+    return {
+        "turns": metrics.Counter(
+            "chorus_turns_total", "Chat turns by final status.", ("shard", "status")
+        ),
+        "latency": metrics.Histogram(
+            "chorus_turn_seconds",
+            "Engine time of a turn, first request to last token.",
+            _BOUNDS,
+            ("shard",),
+        ),
+        "ttft": metrics.Histogram(
+            "chorus_turn_time_to_first_token_seconds",
+            "Time to the answer's first token.",
+            _BOUNDS,
+            ("shard",),
+        ),
+        "tokens": metrics.Counter(
+            "chorus_turn_tokens_total", "Tokens of chat turns.", ("shard", "kind")
+        ),
+        "live": metrics.Gauge(
+            "chorus_active_sessions", "Conversations held in memory by a shard.", ("shard",)
+        ),
+    }
+
+
+def observe(shard: str, event: Event) -> None:
+    """Record what a turn's event says about the turn."""
+    m = _metrics()
+    tags = {"shard": shard}
+    if event.type == "usage":
+        m["latency"].observe(event.latency_ms / 1000, tags)
+        if event.time_to_first_token_ms is not None:
+            m["ttft"].observe(event.time_to_first_token_ms / 1000, tags)
+        m["tokens"].inc(event.prompt_tokens, {**tags, "kind": "prompt"})
+        m["tokens"].inc(event.completion_tokens, {**tags, "kind": "completion"})
+    elif event.type == "message_end":
+        m["turns"].inc(1, {**tags, "status": event.status})
+
+
+def set_live(shard: str, count: int) -> None:
+    _metrics()["live"].set(count, {"shard": shard})
