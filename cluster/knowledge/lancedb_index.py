@@ -1,0 +1,229 @@
+"""The embedded knowledge index: LanceDB tables in the data directory.
+
+One table per knowledge base (``kb_<id>``): vectors (cosine), a native full-text
+index on the jieba-cut ``terms`` column (BM25), and a ``tags`` list for filters.
+Hybrid search fuses both rankings (:mod:`agents.knowledge.fusion`). LanceDB calls
+block, so they run in a thread; writes to one table are serialised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import structlog
+from lancedb.index import FTS
+
+from agents.errors import InvalidInputError, UpstreamUnavailableError
+from agents.knowledge.fusion import fuse
+from agents.knowledge.index import IndexedChunk, ScoredChunk, SearchOptions
+from agents.knowledge.terms import terms
+
+log = structlog.get_logger(__name__)
+_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Rows after which an approximate vector index is built (below it, exact search is fast).
+ANN_MIN_ROWS = 50_000
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class LanceDbIndex:
+    def __init__(self, path: Path, dim: int = 384) -> None:
+        import lancedb
+
+        path.mkdir(parents=True, exist_ok=True)
+        self._db = lancedb.connect(str(path))
+        self.dim = dim
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._fts_ready: set[str] = set()
+
+    def _schema(self) -> pa.Schema:
+        return pa.schema(
+            [
+                ("id", pa.string()),
+                ("document_id", pa.string()),
+                ("chunk_index", pa.int32()),
+                ("text", pa.string()),
+                ("terms", pa.string()),
+                ("parent_text", pa.string()),
+                ("title", pa.string()),
+                ("tags", pa.list_(pa.string())),
+                ("vector", pa.list_(pa.float32(), self.dim)),
+            ]
+        )
+
+    def _exists(self, name: str) -> bool:
+        return name in self._db.list_tables().tables
+
+    @staticmethod
+    def _name(kb_id: str) -> str:
+        if not _SAFE.match(kb_id):
+            raise InvalidInputError(f"invalid knowledge base id {kb_id!r}", param="kb_id")
+        return f"kb_{kb_id}"
+
+    def _table(self, kb_id: str, create: bool = False) -> Any:
+        name = self._name(kb_id)
+        try:
+            if create:
+                return self._db.create_table(name, schema=self._schema(), exist_ok=True)
+            if not self._exists(name):
+                return None
+            return self._db.open_table(name)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise UpstreamUnavailableError(f"the embedded index failed: {exc}") from exc
+
+    async def upsert(self, kb_id: str, chunks: list[IndexedChunk]) -> None:
+        if not chunks:
+            return
+        for chunk in chunks:
+            if len(chunk.vector) != self.dim:
+                raise InvalidInputError(
+                    f"chunk {chunk.id} has a {len(chunk.vector)}-dimensional vector; "
+                    f"the index holds {self.dim}"
+                )
+        rows = [
+            {
+                "id": c.id,
+                "document_id": c.document_id,
+                "chunk_index": c.chunk_index,
+                "text": c.text,
+                "terms": terms(c.text),
+                "parent_text": c.parent_text,
+                "title": c.title,
+                "tags": c.tags,
+                "vector": c.vector,
+            }
+            for c in chunks
+        ]
+        async with self._locks[kb_id]:
+            await asyncio.to_thread(self._upsert, kb_id, rows)
+
+    def _upsert(self, kb_id: str, rows: list[dict[str, Any]]) -> None:
+        table = self._table(kb_id, create=True)
+        ids = ", ".join(_quote(r["id"]) for r in rows)
+        table.delete(f"id IN ({ids})")
+        table.add(rows)
+        if kb_id not in self._fts_ready:
+            table.create_index(
+                "terms",
+                config=FTS(
+                    base_tokenizer="whitespace",
+                    lower_case=False,
+                    stem=False,
+                    remove_stop_words=False,
+                    ascii_folding=False,
+                    with_position=False,
+                    max_token_length=None,
+                ),
+                replace=True,
+            )
+            self._fts_ready.add(kb_id)
+
+    async def optimize(self, kb_id: str) -> None:
+        """Compact the table, refresh its full-text index, and build the approximate
+        vector index once the table is big enough for exact search to be slow."""
+        async with self._locks[kb_id]:
+            await asyncio.to_thread(self._optimize, kb_id)
+
+    def _optimize(self, kb_id: str) -> None:
+        table = self._table(kb_id)
+        if table is None:
+            return
+        table.optimize()
+        has_vector_index = any(i.columns == ["vector"] for i in table.list_indices())
+        if not has_vector_index and table.count_rows() >= ANN_MIN_ROWS:
+            table.create_index(
+                metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ"
+            )
+            log.info("vector_index_built", kb_id=kb_id)
+
+    async def delete_document(self, kb_id: str, document_id: str) -> None:
+        async with self._locks[kb_id]:
+            await asyncio.to_thread(self._delete, kb_id, f"document_id = {_quote(document_id)}")
+
+    def _delete(self, kb_id: str, where: str) -> None:
+        table = self._table(kb_id)
+        if table is not None:
+            table.delete(where)
+
+    async def drop(self, kb_id: str) -> None:
+        async with self._locks[kb_id]:
+            name = self._name(kb_id)
+            if self._exists(name):
+                await asyncio.to_thread(self._db.drop_table, name)
+            self._fts_ready.discard(kb_id)
+
+    async def count(self, kb_id: str, document_id: str | None = None) -> int:
+        table = self._table(kb_id)
+        if table is None:
+            return 0
+        where = f"document_id = {_quote(document_id)}" if document_id else None
+        return int(await asyncio.to_thread(table.count_rows, where))
+
+    async def search(
+        self, kb_id: str, query: str, vector: list[float], options: SearchOptions
+    ) -> list[ScoredChunk]:
+        table = self._table(kb_id)
+        if table is None:
+            return []
+        where = self._where(options)
+        pool = max(options.top_k * 4, 20) if options.mode == "hybrid" else options.top_k
+        vector_hits: list[ScoredChunk] = []
+        keyword_hits: list[ScoredChunk] = []
+        if options.mode in ("vector", "hybrid"):
+            vector_hits = await asyncio.to_thread(self._vector, table, vector, pool, where)
+        if options.mode in ("keyword", "hybrid"):
+            keyword_hits = await asyncio.to_thread(self._keyword, table, query, pool, where)
+        if options.mode == "vector":
+            hits = vector_hits
+        elif options.mode == "keyword":
+            hits = keyword_hits
+        else:
+            hits = fuse(vector_hits, keyword_hits, options.alpha, options.top_k)
+        if options.score_threshold is not None:
+            hits = [h for h in hits if h.score >= options.score_threshold]
+        return hits[: options.top_k]
+
+    @staticmethod
+    def _where(options: SearchOptions) -> str | None:
+        clauses = []
+        if options.document_ids is not None:
+            ids = ", ".join(_quote(d) for d in options.document_ids) or "''"
+            clauses.append(f"document_id IN ({ids})")
+        clauses += [f"array_has(tags, {_quote(tag)})" for tag in options.tags]
+        return " AND ".join(clauses) or None
+
+    @staticmethod
+    def _vector(table: Any, vector: list[float], k: int, where: str | None) -> list[ScoredChunk]:
+        query = table.search(vector, vector_column_name="vector").metric("cosine").limit(k)
+        if where:
+            query = query.where(where, prefilter=True)
+        return [_scored(row, 1.0 - float(row["_distance"])) for row in query.to_list()]
+
+    @staticmethod
+    def _keyword(table: Any, text: str, k: int, where: str | None) -> list[ScoredChunk]:
+        words = terms(text)
+        if not words:
+            return []
+        query = table.search(words, query_type="fts", fts_columns="terms").limit(k)
+        if where:
+            query = query.where(where, prefilter=True)
+        return [_scored(row, float(row["_score"])) for row in query.to_list()]
+
+
+def _scored(row: dict[str, Any], score: float) -> ScoredChunk:
+    return ScoredChunk(
+        id=row["id"],
+        document_id=row["document_id"],
+        chunk_index=int(row["chunk_index"]),
+        text=row["text"],
+        parent_text=row.get("parent_text"),
+        title=row.get("title") or "",
+        score=score,
+    )

@@ -1,0 +1,110 @@
+"""One contract suite for every knowledge index (embedded LanceDB; Weaviate in its own module)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agents.knowledge.index import IndexedChunk, KnowledgeIndexProtocol, SearchOptions
+
+pytestmark = pytest.mark.integration
+DIM = 384
+
+
+def unit(*weights: float) -> list[float]:
+    """A unit vector with the given leading weights (the rest zero)."""
+    v = list(weights) + [0.0] * (DIM - len(weights))
+    norm = math.sqrt(sum(x * x for x in v))
+    return [x / norm for x in v]
+
+
+CHUNKS = [
+    IndexedChunk(id="c1", document_id="d1", chunk_index=0, text="北京是中华人民共和国的首都。",
+                 vector=unit(1, 0, 0), title="中国", tags=["lang=zh", "topic=geo"]),
+    IndexedChunk(id="c2", document_id="d1", chunk_index=1, text="上海是中国最大的城市之一。",
+                 vector=unit(0.9, 0.1, 0), title="中国", tags=["lang=zh", "topic=geo"]),
+    IndexedChunk(id="c3", document_id="d2", chunk_index=0, text="Ray Serve scales model serving on a cluster.",
+                 vector=unit(0, 1, 0), title="Ray", tags=["lang=en", "topic=tech"]),
+    IndexedChunk(id="c4", document_id="d2", chunk_index=1, text="llama.cpp runs small models on the CPU.",
+                 vector=unit(0, 0.8, 0.2), title="Ray", tags=["lang=en", "topic=tech"],
+                 parent_text="Section: engines. llama.cpp runs small models on the CPU."),
+    IndexedChunk(id="c5", document_id="d3", chunk_index=0, text="Pandas eat bamboo in the mountains.",
+                 vector=unit(0, 0, 1), title="Zoo", tags=["lang=en", "topic=zoo"]),
+]  # fmt: skip
+
+
+async def contract(index: KnowledgeIndexProtocol, kb: str, other_kb: str) -> None:
+    await index.upsert(kb, CHUNKS)
+    assert await index.count(kb) == 5
+    assert await index.count(kb, "d2") == 2
+
+    # vector: cosine similarity, nearest first
+    hits = await index.search(kb, "", unit(1, 0.05, 0), SearchOptions(mode="vector", top_k=2))
+    assert [h.id for h in hits] == ["c1", "c2"]
+    assert hits[0].score == pytest.approx(0.9988, abs=0.01)
+
+    # keyword: BM25 on jieba terms, Chinese and English
+    hits = await index.search(kb, "首都", unit(0, 0, 1), SearchOptions(mode="keyword", top_k=3))
+    assert hits[0].id == "c1"
+    hits = await index.search(kb, "bamboo pandas", unit(1, 0, 0), SearchOptions(mode="keyword"))
+    assert hits[0].id == "c5"
+
+    # hybrid: alpha 1 is the vector order, alpha 0 the keyword order
+    query_vec = unit(0, 1, 0)
+    as_vector = await index.search(
+        kb, "bamboo", query_vec, SearchOptions(mode="hybrid", alpha=1.0, top_k=1)
+    )
+    as_keyword = await index.search(
+        kb, "bamboo", query_vec, SearchOptions(mode="hybrid", alpha=0.0, top_k=1)
+    )
+    assert as_vector[0].id == "c3" and as_keyword[0].id == "c5"
+    mixed = await index.search(
+        kb, "bamboo", query_vec, SearchOptions(mode="hybrid", alpha=0.5, top_k=5)
+    )
+    assert {h.id for h in mixed[:2]} == {"c3", "c5"} and all(0 <= h.score <= 1 for h in mixed)
+
+    # filters and threshold
+    only_zh = await index.search(
+        kb, "", unit(0, 1, 0), SearchOptions(mode="vector", tags=["lang=zh"])
+    )
+    assert {h.id for h in only_zh} == {"c1", "c2"}
+    only_d3 = await index.search(
+        kb, "", unit(1, 0, 0), SearchOptions(mode="vector", document_ids=["d3"])
+    )
+    assert [h.id for h in only_d3] == ["c5"]
+    close = await index.search(
+        kb, "", unit(1, 0, 0), SearchOptions(mode="vector", score_threshold=0.9)
+    )
+    assert {h.id for h in close} == {"c1", "c2"}
+    with_parent = await index.search(
+        kb, "", unit(0, 0.8, 0.2), SearchOptions(mode="vector", top_k=1)
+    )
+    assert with_parent[0].parent_text and with_parent[0].parent_text.startswith("Section: engines")
+
+    # re-upsert replaces, delete removes one document, knowledge bases are separate
+    changed = CHUNKS[4].model_copy(update={"text": "Pandas sleep a lot."})
+    await index.upsert(kb, [changed])
+    assert await index.count(kb) == 5
+    hits = await index.search(kb, "sleep", unit(0, 0, 1), SearchOptions(mode="keyword", top_k=1))
+    assert hits[0].text == "Pandas sleep a lot."
+    await index.delete_document(kb, "d1")
+    assert await index.count(kb) == 3 and await index.count(kb, "d1") == 0
+    assert await index.count(other_kb) == 0
+    assert await index.search(other_kb, "首都", unit(1, 0, 0), SearchOptions()) == []
+    await index.drop(kb)
+    assert await index.count(kb) == 0
+    assert await index.search(kb, "ray", unit(0, 1, 0), SearchOptions()) == []
+
+
+@pytest.fixture
+async def lancedb_index(tmp_path: Path) -> AsyncIterator[KnowledgeIndexProtocol]:
+    from cluster.knowledge.lancedb_index import LanceDbIndex
+
+    yield LanceDbIndex(tmp_path / "lance", dim=DIM)
+
+
+async def test_lancedb_contract(lancedb_index: KnowledgeIndexProtocol) -> None:
+    await contract(lancedb_index, "kb1", "kb2")
