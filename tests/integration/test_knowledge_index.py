@@ -22,18 +22,53 @@ def unit(*weights: float) -> list[float]:
 
 
 CHUNKS = [
-    IndexedChunk(id="c1", document_id="d1", chunk_index=0, text="北京是中华人民共和国的首都。",
-                 vector=unit(1, 0, 0), title="中国", tags=["lang=zh", "topic=geo"]),
-    IndexedChunk(id="c2", document_id="d1", chunk_index=1, text="上海是中国最大的城市之一。",
-                 vector=unit(0.9, 0.1, 0), title="中国", tags=["lang=zh", "topic=geo"]),
-    IndexedChunk(id="c3", document_id="d2", chunk_index=0, text="Ray Serve scales model serving on a cluster.",
-                 vector=unit(0, 1, 0), title="Ray", tags=["lang=en", "topic=tech"]),
-    IndexedChunk(id="c4", document_id="d2", chunk_index=1, text="llama.cpp runs small models on the CPU.",
-                 vector=unit(0, 0.8, 0.2), title="Ray", tags=["lang=en", "topic=tech"],
-                 parent_text="Section: engines. llama.cpp runs small models on the CPU."),
-    IndexedChunk(id="c5", document_id="d3", chunk_index=0, text="Pandas eat bamboo in the mountains.",
-                 vector=unit(0, 0, 1), title="Zoo", tags=["lang=en", "topic=zoo"]),
-]  # fmt: skip
+    IndexedChunk(
+        id="c1",
+        document_id="d1",
+        chunk_index=0,
+        text="北京是中华人民共和国的首都。",
+        vector=unit(1, 0, 0),
+        title="中国",
+        tags=["lang=zh", "topic=geo"],
+    ),
+    IndexedChunk(
+        id="c2",
+        document_id="d1",
+        chunk_index=1,
+        text="上海是中国最大的城市之一。",
+        vector=unit(0.9, 0.1, 0),
+        title="中国",
+        tags=["lang=zh", "topic=geo"],
+    ),
+    IndexedChunk(
+        id="c3",
+        document_id="d2",
+        chunk_index=0,
+        text="Ray Serve scales model serving on a cluster.",
+        vector=unit(0, 1, 0),
+        title="Ray",
+        tags=["lang=en", "topic=tech"],
+    ),
+    IndexedChunk(
+        id="c4",
+        document_id="d2",
+        chunk_index=1,
+        text="llama.cpp runs small models on the CPU.",
+        vector=unit(0, 0.8, 0.2),
+        title="Ray",
+        tags=["lang=en", "topic=tech"],
+        parent_text="Section: engines. llama.cpp runs small models on the CPU.",
+    ),
+    IndexedChunk(
+        id="c5",
+        document_id="d3",
+        chunk_index=0,
+        text="Pandas eat bamboo in the mountains.",
+        vector=unit(0, 0, 1),
+        title="Zoo",
+        tags=["lang=en", "topic=zoo"],
+    ),
+]
 
 
 async def contract(index: KnowledgeIndexProtocol, kb: str, other_kb: str) -> None:
