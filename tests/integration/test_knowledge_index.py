@@ -141,5 +141,11 @@ async def lancedb_index(tmp_path: Path) -> AsyncIterator[KnowledgeIndexProtocol]
     yield LanceDbIndex(tmp_path / "lance", dim=DIM)
 
 
+async def test_in_memory_contract() -> None:
+    from agents.knowledge.memory_index import InMemoryKnowledgeIndex
+
+    await contract(InMemoryKnowledgeIndex(), "kb1", "kb2")
+
+
 async def test_lancedb_contract(lancedb_index: KnowledgeIndexProtocol) -> None:
     await contract(lancedb_index, "kb1", "kb2")

@@ -1,0 +1,157 @@
+"""Ingestion with the in-memory store and index and a hashing embedder (logic only;
+the real embedder and stores are exercised in tests/integration)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from agents.errors import TimeoutError as ChorusTimeout
+from agents.errors import UpstreamUnavailableError
+from agents.knowledge.index import SearchOptions
+from agents.knowledge.ingest import Ingestor
+from agents.knowledge.memory_index import InMemoryKnowledgeIndex
+from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
+from agents.knowledge.store import InMemoryKnowledgeStore
+
+WS = "ws"
+
+
+class HashEmbedder:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls = 0
+        self.fail = fail
+
+    async def embed(self, texts: list[str], input_type: str) -> list[list[float]]:
+        self.calls += 1
+        if self.fail:
+            raise UpstreamUnavailableError("embedder down")
+        out = []
+        for text in texts:
+            digest = hashlib.sha256(text.encode()).digest()
+            v = [b / 255 for b in digest[:8]]
+            n = math.sqrt(sum(x * x for x in v))
+            out.append([x / n for x in v])
+        return out
+
+
+@dataclass
+class Page:
+    url: str
+    status_code: int
+    content: bytes
+    content_type: str
+
+
+class FakeFetcher:
+    def __init__(self, pages: dict[str, Page | Exception]) -> None:
+        self.pages = pages
+
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> Page:
+        page = self.pages[url]
+        if isinstance(page, Exception):
+            raise page
+        return page
+
+
+async def setup(
+    **chunking: object,
+) -> tuple[Ingestor, KnowledgeBaseRecord, InMemoryKnowledgeStore, InMemoryKnowledgeIndex]:
+    store, index = InMemoryKnowledgeStore(), InMemoryKnowledgeIndex()
+    kb = await store.create_kb(
+        KnowledgeBaseRecord(id="kb1", workspace_id=WS, name="kb", chunking=ChunkingSpec(**chunking))
+    )
+    return Ingestor(store, index, HashEmbedder(), batch_size=4), kb, store, index
+
+
+async def new_doc(store: InMemoryKnowledgeStore, name: str, **kw: object) -> DocumentRecord:
+    return await store.add_document(
+        DocumentRecord(
+            id="doc_" + name.replace(".", "_"), kb_id="kb1", workspace_id=WS, name=name, **kw
+        )
+    )
+
+
+async def test_text_document_becomes_ready_with_chunks() -> None:
+    ingestor, kb, store, index = await setup(max_tokens=32, overlap_tokens=4)
+    text = " ".join(f"Sentence {i} is about pandas and bamboo." for i in range(40))
+    doc = await ingestor.ingest_bytes(kb, await new_doc(store, "pandas.txt"), text.encode())
+    assert doc.status == "ready" and doc.progress == 1.0 and doc.error is None
+    assert doc.chunk_count == await index.count("kb1", doc.id) > 5
+    assert doc.checksum and doc.size_bytes == len(text)
+    hits = await index.search("kb1", "bamboo", [0.0] * 8, SearchOptions(mode="keyword"))
+    assert hits and hits[0].document_id == doc.id
+
+
+async def test_reingest_replaces_chunks() -> None:
+    ingestor, kb, store, index = await setup(max_tokens=32, overlap_tokens=0)
+    doc = await new_doc(store, "a.md")
+    await ingestor.ingest_bytes(kb, doc, ("Old words here. " * 50).encode())
+    first = await index.count("kb1", doc.id)
+    doc = await ingestor.ingest_bytes(kb, doc, b"Completely new short content.")
+    assert doc.chunk_count == 1 == await index.count("kb1", doc.id) < first
+    hits = await index.search("kb1", "old words", [0.0] * 8, SearchOptions(mode="keyword"))
+    assert hits == []
+
+
+async def test_bad_files_fail_with_reason_and_touch_nothing_else() -> None:
+    ingestor, kb, store, index = await setup()
+    good = await ingestor.ingest_bytes(kb, await new_doc(store, "good.txt"), b"Fine text.")
+    bad_pdf = await ingestor.ingest_bytes(kb, await new_doc(store, "bad.pdf"), b"%PDF-1.4 garbage")
+    empty = await ingestor.ingest_bytes(kb, await new_doc(store, "empty.txt"), b"")
+    exe = await ingestor.ingest_bytes(kb, await new_doc(store, "x.exe"), b"MZ")
+    assert (bad_pdf.status, bad_pdf.error_code) == ("failed", "document_unreadable")
+    assert (empty.status, empty.error_code) == ("failed", "empty_document")
+    assert (exe.status, exe.error_code) == ("failed", "unsupported_type")
+    assert "PDF" in (bad_pdf.error or "")
+    assert good.status == "ready" and await index.count("kb1") == 1
+
+
+async def test_too_large_is_refused_before_parsing() -> None:
+    ingestor, kb, store, _ = await setup()
+    ingestor.max_bytes = 1000
+    doc = await ingestor.ingest_bytes(kb, await new_doc(store, "big.txt"), b"x" * 5000)
+    assert doc.status == "failed" and doc.error_code == "too_large" and "limit" in (doc.error or "")
+
+
+async def test_embedder_outage_fails_the_document_only() -> None:
+    ingestor, kb, store, index = await setup()
+    ingestor.embedder = HashEmbedder(fail=True)
+    doc = await ingestor.ingest_bytes(kb, await new_doc(store, "a.txt"), b"Some text.")
+    assert doc.status == "failed" and doc.error_code == "engine_unavailable"
+    assert await index.count("kb1") == 0
+
+
+async def test_parent_child_chunks_carry_their_section() -> None:
+    ingestor, kb, store, index = await setup(
+        mode="parent_child", max_tokens=20, parent_max_tokens=80
+    )
+    text = " ".join(f"Fact {i} concerns item {i}." for i in range(60))
+    doc = await ingestor.ingest_bytes(kb, await new_doc(store, "facts.txt"), text.encode())
+    hits = await index.search("kb1", "item", [0.0] * 8, SearchOptions(mode="keyword", top_k=3))
+    assert doc.status == "ready" and all(h.parent_text and h.text in h.parent_text for h in hits)
+
+
+async def test_urls_through_the_fetcher() -> None:
+    ingestor, kb, store, index = await setup()
+    html = b"<html><head><title>Zoo</title></head><body><article><p>The zoo opens at nine every morning and closes at six.</p></article></body></html>"
+    fetcher = FakeFetcher(
+        {
+            "https://zoo.test/hours": Page("https://zoo.test/hours", 200, html, "text/html"),
+            "https://zoo.test/missing": Page("https://zoo.test/missing", 404, b"", "text/html"),
+            "https://slow.test/": ChorusTimeout("https://slow.test/ did not answer in time"),
+        }
+    )
+    ok = await ingestor.ingest_url(
+        kb, await new_doc(store, "hours", source="url", url="https://zoo.test/hours"), fetcher
+    )
+    missing = await ingestor.ingest_url(
+        kb, await new_doc(store, "missing", source="url", url="https://zoo.test/missing"), fetcher
+    )
+    slow = await ingestor.ingest_url(
+        kb, await new_doc(store, "slow", source="url", url="https://slow.test/"), fetcher
+    )
+    assert ok.status == "ready" and ok.metadata["title"] == "Zoo"
+    assert missing.status == "failed" and "404" in (missing.error or "")
+    assert slow.status == "failed" and slow.error_code == "timeout"
