@@ -135,7 +135,10 @@ async def test_parent_child_chunks_carry_their_section() -> None:
 
 async def test_urls_through_the_fetcher() -> None:
     ingestor, kb, store, index = await setup()
-    html = b"<html><head><title>Zoo</title></head><body><article><p>The zoo opens at nine every morning and closes at six.</p></article></body></html>"
+    html = (
+        b"<html><head><title>Zoo</title></head><body><article><p>The zoo opens at nine "
+        b"every morning and closes at six.</p></article></body></html>"
+    )
     fetcher = FakeFetcher(
         {
             "https://zoo.test/hours": Page("https://zoo.test/hours", 200, html, "text/html"),
