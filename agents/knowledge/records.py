@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.conversation.records import utcnow
 
@@ -25,6 +25,15 @@ class ChunkingSpec(BaseModel):
     parent_max_tokens: int = Field(
         default=1024, ge=64, le=16384, description="parent_child: size of a parent section."
     )
+
+
+    @model_validator(mode="after")
+    def _sizes_agree(self) -> ChunkingSpec:
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError("overlap_tokens must be smaller than max_tokens")
+        if self.mode == "parent_child" and self.parent_max_tokens <= self.max_tokens:
+            raise ValueError("parent_max_tokens must be larger than max_tokens")
+        return self
 
 
 class KnowledgeBaseRecord(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from agents.conversation.records import utcnow
-from agents.errors import NotFoundError
+from agents.errors import InvalidInputError, NotFoundError
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
 
 
@@ -21,7 +21,9 @@ class KnowledgeStoreProtocol(Protocol):
     async def delete_kb(self, workspace_id: str, kb_id: str) -> None: ...
 
     async def add_document(self, record: DocumentRecord) -> DocumentRecord: ...
-    async def update_document(self, record: DocumentRecord) -> DocumentRecord: ...
+    async def update_document(self, record: DocumentRecord) -> DocumentRecord:
+        """Store ``record`` (its ``updated_at`` is set to now, on the object passed too)."""
+        ...
     async def get_document(
         self, workspace_id: str, kb_id: str, document_id: str
     ) -> DocumentRecord: ...
@@ -43,6 +45,8 @@ class InMemoryKnowledgeStore:
         return kb
 
     async def create_kb(self, record: KnowledgeBaseRecord) -> KnowledgeBaseRecord:
+        if record.id in self.kbs:
+            raise InvalidInputError(f"knowledge base '{record.id}' exists")
         self.kbs[record.id] = record.model_copy(deep=True)
         return record
 
@@ -61,6 +65,8 @@ class InMemoryKnowledgeStore:
 
     async def add_document(self, record: DocumentRecord) -> DocumentRecord:
         self._kb(record.workspace_id, record.kb_id)
+        if record.id in self.documents:
+            raise InvalidInputError(f"document '{record.id}' exists")
         self.documents[record.id] = record.model_copy(deep=True)
         return record
 

@@ -125,7 +125,7 @@ async def test_embedder_outage_fails_the_document_only() -> None:
 
 async def test_parent_child_chunks_carry_their_section() -> None:
     ingestor, kb, store, index = await setup(
-        mode="parent_child", max_tokens=20, parent_max_tokens=80
+        mode="parent_child", max_tokens=20, overlap_tokens=4, parent_max_tokens=80
     )
     text = " ".join(f"Fact {i} concerns item {i}." for i in range(60))
     doc = await ingestor.ingest_bytes(kb, await new_doc(store, "facts.txt"), text.encode())
