@@ -20,7 +20,13 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-EngineKind = Literal["llamacpp", "sglang", "openai"]
+EngineKind = Literal["llamacpp", "sglang", "openai", "scripted"]
+
+#: What a ``scripted`` engine answers by default: ~20 words, a few dozen tokens.
+DEFAULT_SCRIPTED_REPLY = (
+    "This is a scripted reply from a benchmark engine: it always answers with the same "
+    "twenty words, quickly and deterministically."
+)
 
 
 class _Config(BaseModel):
@@ -44,14 +50,19 @@ class EngineSettings(_Config):
     )
     kind: EngineKind = Field(
         default="llamacpp",
-        description="llamacpp (CPU, GGUF), sglang (GPU server) or openai (remote endpoint).",
+        description=(
+            "llamacpp (CPU, GGUF), sglang (GPU server), openai (remote endpoint) or scripted "
+            "(a fast deterministic engine that replies with a fixed text, for benchmarks and "
+            "load tests; not a model)."
+        ),
     )
     model: str = Field(
         default="",
         description=(
             "What to load. llamacpp: empty for the packaged SmolLM2-135M-Instruct, a path to a "
             ".gguf file, or 'hf:<repo_id>/<file glob>' downloaded by huggingface_hub. "
-            "sglang: a model path or Hugging Face repo id. openai: the upstream model name."
+            "sglang: a model path or Hugging Face repo id. openai: the upstream model name. "
+            "scripted: unused (the reply is scripted_reply)."
         ),
     )
     context_window: int = Field(
@@ -84,6 +95,17 @@ class EngineSettings(_Config):
             "Ray runtime_env of the engine's replicas. sglang defaults to its own pip env, "
             "since SGLang pins openai==2.8.0."
         ),
+    )
+    scripted_reply: str = Field(
+        default=DEFAULT_SCRIPTED_REPLY,
+        min_length=1,
+        description="scripted: the text every answer is, streamed one word at a time.",
+    )
+    scripted_token_delay_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description="scripted: seconds between streamed tokens; 0 streams as fast as it can.",
     )
     num_replicas: int = Field(default=1, ge=1, description="Replicas when not autoscaling.")
     autoscaling: AutoscalingSettings | None = Field(

