@@ -10,7 +10,10 @@ BIN := $(VENV)/bin
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps serve test lint bench clean
+WEAVIATE_VERSION ?= v1.39.0
+GOBIN_DIR := $(shell go env GOPATH 2>/dev/null)/bin
+
+.PHONY: install system-deps weaviate serve test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -43,7 +46,13 @@ system-deps:
 serve: install
 	$(BIN)/chorus serve
 
-test: install lint
+# The Weaviate server the tests start, built from its Go module once per machine
+# (about 10 minutes on 2 cores; Go's module and build caches make a rebuild quick).
+weaviate:
+	@test -x $(GOBIN_DIR)/weaviate-server || \
+		GOFLAGS=-mod=mod go install github.com/weaviate/weaviate/cmd/weaviate-server@$(WEAVIATE_VERSION)
+
+test: install lint weaviate
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -9,6 +9,7 @@ import pytest
 from cluster.engines.engine_process import EngineProcess, launch_command
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 from cluster.settings import EngineSettings
+from tests.integration.weaviate import weaviate_server  # noqa: F401 - a shared fixture
 
 TINY = EngineSettings(name="smollm2-135m-instruct", context_window=1024)
 

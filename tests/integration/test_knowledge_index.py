@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.knowledge.index import IndexedChunk, KnowledgeIndexProtocol, SearchOptions
+from tests.integration.weaviate import WeaviateServer
 
 pytestmark = pytest.mark.integration
 DIM = 384
@@ -145,6 +146,16 @@ async def test_in_memory_contract() -> None:
     from agents.knowledge.memory_index import InMemoryKnowledgeIndex
 
     await contract(InMemoryKnowledgeIndex(), "kb1", "kb2")
+
+
+async def test_weaviate_contract(weaviate_server: WeaviateServer) -> None:
+    from cluster.knowledge.weaviate_index import WeaviateIndex
+
+    index = WeaviateIndex(weaviate_server.host, weaviate_server.port, weaviate_server.grpc_port)
+    try:
+        await contract(index, "kb1", "kb2")
+    finally:
+        await index.close()
 
 
 async def test_lancedb_contract(lancedb_index: KnowledgeIndexProtocol) -> None:
