@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -83,6 +83,21 @@ class ModerationSpec(_Spec):
         return cleaned
 
 
+class RetrievalSpec(_Spec):
+    mode: Literal["vector", "keyword", "hybrid"] = Field(
+        default="hybrid", description="How chunks are found: vector, keyword or hybrid search."
+    )
+    top_k: int = Field(default=4, ge=1, le=20, description="Chunks given to the model per turn.")
+    score_threshold: float | None = Field(
+        default=None, description="Ignore chunks scoring below this (in the mode's scale)."
+    )
+    alpha: float = Field(default=0.5, ge=0, le=1, description="Hybrid weight of vector search.")
+    empty_reply: str = Field(
+        default="I couldn't find anything about that in the knowledge base.",
+        description="The answer when no chunk is relevant enough (the model is not asked).",
+    )
+
+
 class AppSpec(_Spec):
     """A chat app. The draft and every published version are one of these."""
 
@@ -116,6 +131,9 @@ class AppSpec(_Spec):
     )
     knowledge_bases: list[str] = Field(
         default_factory=list, description="Knowledge base ids retrieved on every turn."
+    )
+    retrieval: RetrievalSpec = Field(
+        default_factory=RetrievalSpec, description="How the knowledge bases are searched."
     )
     tools: list[str] = Field(default_factory=list, description="Tool ids the model may call.")
     workflows: list[str] = Field(

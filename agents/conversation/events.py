@@ -59,6 +59,20 @@ class UsageEvent(_Event):
     model: str
 
 
+class Citation(_Event):
+    """A knowledge chunk given to the model for this answer (sent before the answer)."""
+
+    type: Literal["citation"] = "citation"
+    message_id: str
+    kb_id: str
+    document_id: str
+    document_title: str = ""
+    chunk_id: str
+    chunk_index: int
+    score: float
+    content: str = Field(description="The chunk's text.")
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     code: str
@@ -78,6 +92,7 @@ Event = Annotated[
     | MessageStarted
     | Delta
     | MessageReplaced
+    | Citation
     | Suggestions
     | UsageEvent
     | ErrorEvent

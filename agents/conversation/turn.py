@@ -20,6 +20,7 @@ import structlog
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
 from agents.conversation.events import (
+    Citation,
     Delta,
     ErrorEvent,
     Event,
@@ -40,6 +41,8 @@ from agents.conversation.records import (
 from agents.conversation.store import ConversationStoreProtocol, new_id
 from agents.engine import ChatMessage, ChatRequest, EngineProtocol, ResponseFormat
 from agents.errors import ChorusError
+from agents.knowledge.index import SearchOptions
+from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol, context_block
 
 log = structlog.get_logger(__name__)
 
@@ -62,9 +65,15 @@ class ConversationState:
 
 
 class TurnRunner:
-    def __init__(self, engine: EngineProtocol, store: ConversationStoreProtocol) -> None:
+    def __init__(
+        self,
+        engine: EngineProtocol,
+        store: ConversationStoreProtocol,
+        retriever: RetrieverProtocol | None = None,
+    ) -> None:
         self.engine = engine
         self.store = store
+        self.retriever = retriever
 
     async def run(
         self, state: ConversationState, text: str, turn_id: str | None = None
@@ -115,6 +124,40 @@ class TurnRunner:
             yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status="complete")
             return
 
+        knowledge: list[RetrievedChunk] = []
+        if spec.knowledge_bases:
+            try:
+                knowledge = await self._retrieve(state, text)
+            except ChorusError as exc:
+                answer.status = "failed"
+                answer.error = {"code": exc.code, "message": exc.message}
+                await self.store.update_message(answer)
+                yield ErrorEvent(
+                    conversation_id=conv.id, message_id=answer.id, code=exc.code,
+                    message=exc.message,
+                )  # fmt: skip
+                yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status="failed")
+                return
+            for item in knowledge:
+                yield Citation(
+                    conversation_id=conv.id,
+                    message_id=answer.id,
+                    kb_id=item.kb_id,
+                    document_id=item.chunk.document_id,
+                    document_title=item.chunk.title,
+                    chunk_id=item.chunk.id,
+                    chunk_index=item.chunk.chunk_index,
+                    score=item.chunk.score,
+                    content=item.chunk.text,
+                )
+            if not knowledge:  # nothing relevant: say so instead of inventing
+                answer.content = spec.retrieval.empty_reply
+                answer.status = "complete"
+                await self.store.update_message(answer)
+                yield Delta(conversation_id=conv.id, message_id=answer.id, content=answer.content)
+                yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status="complete")
+                return
+
         started = time.perf_counter()
         first_token: float | None = None
         masker = OutputMasker(spec.moderation.output_keywords, spec.moderation.mask)
@@ -122,7 +165,7 @@ class TurnRunner:
         status: Literal["complete", "stopped", "failed"] = "complete"
         usage = TurnUsage(model=spec.model.model)
         try:
-            prompt = await self._prompt(state, turn_id)
+            prompt = await self._prompt(state, turn_id, knowledge)
             request = ChatRequest(
                 model=spec.model.model,
                 messages=prompt,
@@ -197,8 +240,25 @@ class TurnRunner:
                 )
         yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status=status)
 
-    async def _prompt(self, state: ConversationState, turn_id: str) -> list[ChatMessage]:
-        """Summary + window, refreshing the summary first if messages left the window."""
+    async def _retrieve(self, state: ConversationState, text: str) -> list[RetrievedChunk]:
+        if self.retriever is None:
+            raise ChorusError(
+                "this app uses knowledge bases, but knowledge is not available here",
+                code="knowledge_unavailable",
+            )
+        r = state.spec.retrieval
+        options = SearchOptions(
+            mode=r.mode, top_k=r.top_k, alpha=r.alpha, score_threshold=r.score_threshold
+        )
+        return await self.retriever.retrieve(
+            state.record.workspace_id, state.spec.knowledge_bases, text, options
+        )
+
+    async def _prompt(
+        self, state: ConversationState, turn_id: str, knowledge: list[RetrievedChunk]
+    ) -> list[ChatMessage]:
+        """Summary + window (+ retrieved context), refreshing the summary first if
+        messages left the window."""
         spec = state.spec
         history = memory.usable(state.messages)
         covered = state.summary.covers_until_seq if state.summary else -1
@@ -207,6 +267,8 @@ class TurnRunner:
             await self._summarise(state, turn_id, window.evicted)
         summary = state.summary.text if (state.summary and spec.memory.summary) else ""
         system = spec.render_system_prompt(state.record.inputs)
+        if knowledge:
+            system += "\n\n" + context_block(knowledge)
         prompt = memory.assemble(system, summary, window.kept)
         await self._record(state, turn_id, "answer", prompt)
         return prompt

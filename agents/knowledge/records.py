@@ -26,7 +26,6 @@ class ChunkingSpec(BaseModel):
         default=1024, ge=64, le=16384, description="parent_child: size of a parent section."
     )
 
-
     @model_validator(mode="after")
     def _sizes_agree(self) -> ChunkingSpec:
         if self.overlap_tokens >= self.max_tokens:

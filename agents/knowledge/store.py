@@ -24,6 +24,7 @@ class KnowledgeStoreProtocol(Protocol):
     async def update_document(self, record: DocumentRecord) -> DocumentRecord:
         """Store ``record`` (its ``updated_at`` is set to now, on the object passed too)."""
         ...
+
     async def get_document(
         self, workspace_id: str, kb_id: str, document_id: str
     ) -> DocumentRecord: ...

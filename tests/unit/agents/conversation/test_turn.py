@@ -154,3 +154,63 @@ async def test_follow_ups_are_bounded() -> None:
     assert events[-1].type == "message_end"
     assert engine.requests[-1].response_format is not None
     assert (await store.list_messages(WS, "c1"))[1].suggestions == sugg.questions
+
+
+class FakeRetriever:
+    def __init__(self, chunks: list[tuple[str, str, float]]) -> None:
+        from agents.knowledge.index import ScoredChunk
+        from agents.knowledge.retriever import RetrievedChunk
+
+        self.items = [
+            RetrievedChunk(
+                kb_id="kb1",
+                chunk=ScoredChunk(
+                    id=f"c{i}", document_id=doc, chunk_index=i, text=text, score=score, title="T"
+                ),
+            )
+            for i, (doc, text, score) in enumerate(chunks)
+        ]
+        self.calls: list[tuple[str, list[str], str]] = []
+
+    async def retrieve(self, workspace_id, kb_ids, query, options):  # type: ignore[no-untyped-def]
+        self.calls.append((workspace_id, kb_ids, query))
+        return [
+            i
+            for i in self.items
+            if options.score_threshold is None or i.chunk.score >= options.score_threshold
+        ]
+
+
+async def test_knowledge_is_cited_and_put_in_the_prompt() -> None:
+    engine = ScriptedEngine(["The zoo opens at nine [1]."])
+    runner, state, store = await setup(engine, knowledge_bases=["kb1"])
+    runner.retriever = FakeRetriever([("doc_hours", "The zoo opens at nine.", 0.9)])
+    events = await run(runner, state, "When does the zoo open?")
+    kinds = [e.type for e in events]
+    assert kinds.index("citation") < kinds.index("delta")
+    citation = next(e for e in events if e.type == "citation")
+    assert citation.document_id == "doc_hours" and citation.score == 0.9
+    system = engine.requests[0].messages[0].text()
+    assert "[1] (T) The zoo opens at nine." in system
+    assert runner.retriever.calls == [(WS, ["kb1"], "When does the zoo open?")]
+
+
+async def test_nothing_relevant_says_so_without_the_model() -> None:
+    engine = ScriptedEngine(["invented"])
+    runner, state, store = await setup(
+        engine,
+        knowledge_bases=["kb1"],
+        retrieval={"score_threshold": 0.5, "empty_reply": "Not in my documents."},
+    )
+    runner.retriever = FakeRetriever([("d", "weak match", 0.1)])
+    events = await run(runner, state, "Anything?")
+    assert [e.type for e in events] == ["message_started", "delta", "message_end"]
+    assert events[1].content == "Not in my documents." and engine.requests == []
+    assert (await store.list_messages(WS, "c1"))[1].content == "Not in my documents."
+
+
+async def test_knowledge_without_a_retriever_is_a_typed_error() -> None:
+    runner, state, store = await setup(ScriptedEngine(["x"]), knowledge_bases=["kb1"])
+    events = await run(runner, state, "hi")
+    assert events[-2].type == "error" and events[-2].code == "knowledge_unavailable"
+    assert events[-1].status == "failed"
