@@ -183,6 +183,23 @@ class ChorusSettings(BaseSettings):
     max_message_chars: int = Field(
         default=32_000, ge=1, description="Longest user message accepted, in characters."
     )
+    knowledge_index: Literal["lancedb", "weaviate"] = Field(
+        default="lancedb",
+        description="Where chunks and vectors live: LanceDB in data_dir, or a Weaviate server.",
+    )
+    weaviate_host: str = Field(default="127.0.0.1", description="Weaviate HTTP host.")
+    weaviate_port: int = Field(default=8080, ge=1, le=65535, description="Weaviate HTTP port.")
+    weaviate_grpc_port: int = Field(
+        default=50051, ge=1, le=65535, description="Weaviate gRPC port."
+    )
+    max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, description="Largest document accepted."
+    )
+    outbound_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts ('host' or 'host:port') that outbound fetches may reach even if "
+        "they resolve to private or loopback addresses.",
+    )
     gateway_max_ongoing_requests: int = Field(
         default=1000, ge=1, description="Concurrent requests per gateway replica (streams count)."
     )

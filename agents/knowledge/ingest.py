@@ -17,6 +17,7 @@ import structlog
 
 from agents.errors import ChorusError
 from agents.knowledge import chunking
+from agents.knowledge.crawl import same_site_links
 from agents.knowledge.index import IndexedChunk, KnowledgeIndexProtocol
 from agents.knowledge.parsing import DocumentError, parse
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
@@ -159,14 +160,50 @@ class Ingestor:
         self, kb: KnowledgeBaseRecord, doc: DocumentRecord, fetcher: FetcherProtocol
     ) -> DocumentRecord:
         """Fetch ``doc.url`` through the outbound guard, then ingest it."""
+        doc, _ = await self._fetch_and_ingest(kb, doc, fetcher)
+        return doc
+
+    async def _fetch_and_ingest(
+        self, kb: KnowledgeBaseRecord, doc: DocumentRecord, fetcher: FetcherProtocol
+    ) -> tuple[DocumentRecord, FetchedProtocol | None]:
         assert doc.url is not None
         try:
             page = await fetcher.fetch(doc.url, max_bytes=self.max_bytes)
         except ChorusError as exc:
-            return await self._fail(doc, exc.code, f"fetching {doc.url} failed: {exc.message}")
+            failed = await self._fail(doc, exc.code, f"fetching {doc.url} failed: {exc.message}")
+            return failed, None
         if page.status_code >= 400:
-            return await self._fail(
+            failed = await self._fail(
                 doc, "fetch_failed", f"{doc.url} answered HTTP {page.status_code}"
             )
+            return failed, None
         doc.content_type = page.content_type or doc.content_type
-        return await self.ingest_bytes(kb, doc, page.content)
+        return await self.ingest_bytes(kb, doc, page.content), page
+
+    async def crawl(
+        self,
+        kb: KnowledgeBaseRecord,
+        start_url: str,
+        fetcher: FetcherProtocol,
+        new_document: Callable[[str], Awaitable[DocumentRecord]],
+        *,
+        depth: int = 1,
+        max_pages: int = 20,
+    ) -> list[DocumentRecord]:
+        """Breadth-first over same-site links from ``start_url``: each page becomes a
+        document (made by ``new_document``), up to ``depth`` links away and ``max_pages``."""
+        queue: list[tuple[str, int]] = [(start_url, 0)]
+        seen = {start_url}
+        documents: list[DocumentRecord] = []
+        while queue and len(documents) < max_pages:
+            url, level = queue.pop(0)
+            doc, page = await self._fetch_and_ingest(kb, await new_document(url), fetcher)
+            documents.append(doc)
+            if page is None or level >= depth or page.content_type != "text/html":
+                continue
+            html = page.content.decode("utf-8", "replace")
+            for link in same_site_links(html, page.url):
+                if link not in seen:
+                    seen.add(link)
+                    queue.append((link, level + 1))
+        return documents

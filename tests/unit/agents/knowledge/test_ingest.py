@@ -158,3 +158,49 @@ async def test_urls_through_the_fetcher() -> None:
     assert ok.status == "ready" and ok.metadata["title"] == "Zoo"
     assert missing.status == "failed" and "404" in (missing.error or "")
     assert slow.status == "failed" and slow.error_code == "timeout"
+
+
+async def test_crawl_same_site_with_depth_and_page_limits() -> None:
+    ingestor, kb, store, index = await setup()
+
+    def page(url: str, body: str) -> Page:
+        html = (
+            f"<html><head><title>{url}</title></head><body><article><p>{body}</p>"
+            "</article></body></html>"
+        )
+        return Page(url, 200, html.encode(), "text/html")
+
+    site = {
+        "https://s.test/": page(
+            "https://s.test/",
+            'Home page of the site with enough words. <a href="/a">a</a> <a href="https://other.test/x">x</a> <a href="/b#top">b</a>',
+        ),
+        "https://s.test/a": page(
+            "https://s.test/a", 'Page A talks about apples and more. <a href="/c">c</a>'
+        ),
+        "https://s.test/b": page("https://s.test/b", "Page B talks about bananas at length."),
+        "https://s.test/c": page("https://s.test/c", "Page C is deeper than allowed."),
+    }
+    counter = iter(range(100))
+
+    async def new_document(url: str) -> DocumentRecord:
+        return await store.add_document(
+            DocumentRecord(
+                id=f"doc{next(counter)}",
+                kb_id="kb1",
+                workspace_id=WS,
+                name=url,
+                source="url",
+                url=url,
+            )
+        )
+
+    docs = await ingestor.crawl(
+        kb, "https://s.test/", FakeFetcher(site), new_document, depth=1, max_pages=10
+    )
+    assert [d.url for d in docs] == ["https://s.test/", "https://s.test/a", "https://s.test/b"]
+    assert all(d.status == "ready" for d in docs)
+    limited = await ingestor.crawl(
+        kb, "https://s.test/", FakeFetcher(site), new_document, depth=5, max_pages=2
+    )
+    assert len(limited) == 2
