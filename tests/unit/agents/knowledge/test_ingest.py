@@ -173,7 +173,8 @@ async def test_crawl_same_site_with_depth_and_page_limits() -> None:
     site = {
         "https://s.test/": page(
             "https://s.test/",
-            'Home page of the site with enough words. <a href="/a">a</a> <a href="https://other.test/x">x</a> <a href="/b#top">b</a>',
+            'Home page of the site with enough words. <a href="/a">a</a> '
+            '<a href="https://other.test/x">x</a> <a href="/b#top">b</a>',
         ),
         "https://s.test/a": page(
             "https://s.test/a", 'Page A talks about apples and more. <a href="/c">c</a>'
