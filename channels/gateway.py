@@ -20,7 +20,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from agents.engine import ChatRequest
-from channels import metrics, rest_api
+from channels import knowledge_api, metrics, rest_api
 from channels.app_completions import PREFIX as APP_PREFIX
 from channels.app_completions import AppCompletions
 from channels.errors import install_error_handlers
@@ -32,10 +32,13 @@ from cluster.engines.deployments import (
     chat_engine_options,
     deployment_name,
 )
+from cluster.knowledge.knowledge_service import KnowledgeService
+from cluster.knowledge.retriever import HandleEmbedder, KnowledgeRetriever, open_index
 from cluster.log_config import configure_logging
+from cluster.outbound.guard import GuardedFetcher, OutboundPolicy
 from cluster.sessions.session_router import SessionRouter
 from cluster.settings import ChorusSettings
-from cluster.store import SqlConversationStore
+from cluster.store import SqlConversationStore, SqlKnowledgeStore
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +49,7 @@ app = FastAPI(
 )
 install_error_handlers(app)
 app.include_router(rest_api.router)
+app.include_router(knowledge_api.router)
 
 
 @app.middleware("http")
@@ -62,6 +66,26 @@ async def _request_context(request: Request, call_next: Any) -> Response:
         getattr(route, "path", "unmatched"), response.status_code, time.perf_counter() - started
     )
     return response
+
+
+EMBEDDING_DEPLOYMENT = "EmbeddingDeployment"
+
+
+async def _knowledge_service(settings: ChorusSettings, app_name: str) -> KnowledgeService:
+    from cluster.knowledge.knowledge_worker import NAMESPACE, WORKER_NAME, KnowledgeWorker
+
+    store = SqlKnowledgeStore(settings.resolved_database_url())
+    await store.start()
+    index = open_index(settings)
+    embedder = HandleEmbedder(serve.get_deployment_handle(EMBEDDING_DEPLOYMENT, app_name))
+    worker = KnowledgeWorker.options(  # type: ignore[attr-defined]
+        name=WORKER_NAME, namespace=NAMESPACE, get_if_exists=True, lifetime="detached"
+    ).remote(settings, app_name, EMBEDDING_DEPLOYMENT)
+    guard = GuardedFetcher(OutboundPolicy(allow_hosts=settings.outbound_allow_hosts))
+    return KnowledgeService(
+        store, index, KnowledgeRetriever(store, index, embedder), worker, guard,
+        settings.max_upload_bytes,
+    )  # fmt: skip
 
 
 async def _node_metrics() -> str:
@@ -100,16 +124,21 @@ class Gateway:
         await self.store.start()  # migrates to head before any shard connects
         from ray import serve
 
+        app_name = serve.get_replica_context().app_name
+        self.knowledge = await _knowledge_service(settings, app_name)
         self.sessions = SessionRouter(
             shards=settings.session_shards,
             database_url=database_url,
             models={e.name: deployment_name(e.name) for e in settings.engines},
-            app_name=serve.get_replica_context().app_name,
+            app_name=app_name,
             capacity=settings.session_capacity,
             log_level=settings.log_level,
+            settings=settings,
         )
         self.apps = AppCompletions(self.store, self.sessions)
-        app.state.services = rest_api.Services(self.store, self.sessions, settings)
+        app.state.services = rest_api.Services(
+            self.store, self.sessions, settings, knowledge=self.knowledge
+        )
 
     @app.get("/healthz", summary="Liveness and model readiness")
     async def healthz(self) -> Response:

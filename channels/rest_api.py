@@ -31,6 +31,7 @@ class Services:
     store: ConversationStoreProtocol
     sessions: SessionRouter
     settings: ChorusSettings
+    knowledge: Any = None  # cluster.knowledge.knowledge_service.KnowledgeService
 
 
 def services(request: Request) -> Services:

@@ -20,6 +20,7 @@ from agents.conversation.store import ConversationStoreProtocol, new_id
 from agents.conversation.turn import ConversationState, TurnRunner
 from agents.engine import EngineProtocol
 from agents.errors import ChorusError, InvalidInputError
+from agents.knowledge.retriever import RetrieverProtocol
 
 log = structlog.get_logger(__name__)
 
@@ -30,10 +31,12 @@ class SessionHost:
         store: ConversationStoreProtocol,
         engine_for: Callable[[str], EngineProtocol],
         capacity: int = 10_000,
+        retriever: RetrieverProtocol | None = None,
     ) -> None:
         self.store = store
         self.engine_for = engine_for
         self.capacity = capacity
+        self.retriever = retriever
         self._live: OrderedDict[str, ConversationState] = OrderedDict()
 
     # -- lifecycle of states ------------------------------------------------------------
@@ -183,7 +186,7 @@ class SessionHost:
             return
         state.busy = True
         try:
-            runner = TurnRunner(self.engine_for(state.spec.model.model), self.store)
+            runner = TurnRunner(self.engine_for(state.spec.model.model), self.store, self.retriever)
             async for event in runner.run(state, text, turn_id):
                 if event.type == "message_end":
                     # Everything is stored by now: the next message may come right away.

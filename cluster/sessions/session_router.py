@@ -18,6 +18,7 @@ from agents.errors import UpstreamUnavailableError
 from cluster.engines.handle_engine import call
 from cluster.sessions.rendezvous import owner
 from cluster.sessions.session_shard import NAMESPACE, SessionShard
+from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
 #: How long a turn waits for its restarting shard before giving up.
@@ -39,9 +40,10 @@ class SessionRouter:
         app_name: str,
         capacity: int,
         log_level: str = "INFO",
+        settings: ChorusSettings | None = None,
     ) -> None:
         self.names = shard_names(shards)
-        self._args = (database_url, models, app_name, capacity, log_level)
+        self._args = (database_url, models, app_name, capacity, log_level, settings)
         self._handles: dict[str, ActorHandle] = {}
 
     def shard(self, conversation_id: str) -> ActorHandle:

@@ -21,6 +21,7 @@ from cluster.engines.handle_engine import engine_for_model
 from cluster.log_config import configure_logging
 from cluster.sessions import session_metrics
 from cluster.sessions.session_host import SessionHost
+from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
 NAMESPACE = "chorus"
@@ -36,24 +37,49 @@ class SessionShard(SessionHost):
         app_name: str,
         capacity: int,
         log_level: str = "INFO",
+        settings: ChorusSettings | None = None,
     ) -> None:
         from cluster.store.sql_store import SqlConversationStore
 
         configure_logging(log_level)
         structlog.contextvars.bind_contextvars(shard=name)
+        self._knowledge_store: Any = None
+        retriever = None
+        if settings is not None:
+            retriever = self._retriever(settings, app_name)
         super().__init__(
-            SqlConversationStore(database_url), engine_for_model(models, app_name), capacity
+            SqlConversationStore(database_url),
+            engine_for_model(models, app_name),
+            capacity,
+            retriever=retriever,
         )
         self.name = name
         self._opened: asyncio.Task[None] | None = None
         restarts = ray.get_runtime_context().was_current_actor_reconstructed
         log.info("session_shard_started", restarted=restarts, pid=os.getpid())
 
+    def _retriever(self, settings: ChorusSettings, app_name: str) -> Any:
+        from ray import serve
+
+        from cluster.knowledge.retriever import HandleEmbedder, KnowledgeRetriever, open_index
+        from cluster.store import SqlKnowledgeStore
+
+        self._knowledge_store = SqlKnowledgeStore(settings.resolved_database_url())
+        handle = serve.get_deployment_handle("EmbeddingDeployment", app_name)
+        return KnowledgeRetriever(
+            self._knowledge_store, open_index(settings), HandleEmbedder(handle)
+        )
+
     async def _open(self) -> None:
-        """Connect the store on first use (the gateway migrated it before creating shards)."""
+        """Connect the stores on first use (the gateway migrated them before creating shards)."""
         if self._opened is None:
-            self._opened = asyncio.ensure_future(self.store.start())  # type: ignore[attr-defined]
+            self._opened = asyncio.ensure_future(self._start_stores())
         await self._opened
+
+    async def _start_stores(self) -> None:
+        await self.store.start()  # type: ignore[attr-defined]
+        if self._knowledge_store is not None:
+            await self._knowledge_store.start()
 
     async def start_conversation(
         self, workspace_id: str, app_id: str, **kw: Any

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -28,8 +31,42 @@ def server_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chorus-data")
 
 
+class _Site(BaseHTTPRequestHandler):
+    """A small website of the tests' own, reached only through the outbound allowlist."""
+
+    pages = {
+        "/": "<html><head><title>Zorblax Zoo</title></head><body><article><p>Welcome to "
+        "Zorblax Zoo, home of the giant pandas.</p><a href='/hours'>Hours</a> "
+        "<a href='/missing'>Old page</a></article></body></html>",
+        "/hours": "<html><head><title>Opening hours</title></head><body><article><p>Zorblax "
+        "Zoo opens at nine in the morning and closes at six in the evening, every day except "
+        "Mondays.</p></article></body></html>",
+    }
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = self.pages.get(self.path)
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        data = (body or "<html><body>not found</body></html>").encode()
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
-def server(server_data_dir: Path) -> Iterator[str]:
+def local_site() -> Iterator[str]:
+    site = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{site.server_address[1]}"
+    site.shutdown()
+    site.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(server_data_dir: Path, local_site: str) -> Iterator[str]:
     port = _free_port()
     data_dir = server_data_dir
     log_path = data_dir / "server.log"
@@ -38,6 +75,8 @@ def server(server_data_dir: Path) -> Iterator[str]:
         "CHORUS_DATA_DIR": str(data_dir),
         "CHORUS_PORT": str(port),
         "CHORUS_MAX_MESSAGE_CHARS": "2000",
+        "CHORUS_MAX_UPLOAD_BYTES": str(2 * 1024 * 1024),
+        "CHORUS_OUTBOUND_ALLOW_HOSTS": json.dumps([local_site.removeprefix("http://")]),
     }
     chorus = Path(sys.executable).parent / "chorus"
     with open(log_path, "w") as log:
