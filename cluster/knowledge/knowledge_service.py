@@ -4,6 +4,7 @@ and the retrieval-test query."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 
 import structlog
@@ -93,9 +94,25 @@ class KnowledgeService:
                 1.0,
             )
             return await self.store.add_document(doc)
-        doc = await self.store.add_document(doc)
+        previous = await self._same_name(workspace_id, kb_id, doc.name)
+        if previous is not None:  # a re-upload replaces the document and its chunks
+            if previous.checksum == _sha256(data) and previous.status == "ready":
+                return previous  # unchanged: nothing to do
+            doc = previous.model_copy(
+                update={
+                    "status": "queued", "progress": 0.0, "error": None, "error_code": None,
+                    "content_type": content_type, "size_bytes": len(data),
+                }
+            )  # fmt: skip
+            doc = await self.store.update_document(doc)
+        else:
+            doc = await self.store.add_document(doc)
         self._track(self.worker.ingest_upload.remote(workspace_id, kb_id, doc.id, data))
         return doc
+
+    async def _same_name(self, workspace_id: str, kb_id: str, name: str) -> DocumentRecord | None:
+        documents = await self.store.list_documents(workspace_id, kb_id)
+        return next((d for d in documents if d.source == "upload" and d.name == name), None)
 
     async def add_url(
         self, workspace_id: str, kb_id: str, url: str, depth: int, max_pages: int
@@ -133,6 +150,10 @@ class KnowledgeService:
         self, workspace_id: str, kb_id: str, query: str, options: SearchOptions
     ) -> list[RetrievedChunk]:
         return await self.retriever.retrieve(workspace_id, [kb_id], query, options)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 async def _await(ref: Any) -> Any:

@@ -145,6 +145,16 @@ def test_urls_ssrf_guard_and_crawl(api: httpx.Client, local_site: str) -> None:
 def test_delete_and_reindex(api: httpx.Client) -> None:
     kb = api.post("/knowledge-bases", json={"name": "tmp"}).json()["id"]
     doc = wait_done(api, kb, upload(api, kb, "zoo.txt", ZOO.encode())["id"])
+    same = upload(api, kb, "zoo.txt", ZOO.encode())  # unchanged: nothing to redo
+    assert same["id"] == doc["id"] and same["status"] == "ready"
+    changed = upload(api, kb, "zoo.txt", b"The aquarium opens at ten. Sharks are fed at two.")
+    assert changed["id"] == doc["id"]
+    assert wait_done(api, kb, doc["id"])["status"] == "ready"
+    hits = api.post(f"/knowledge-bases/{kb}/query", json={"query": "sharks aquarium"}).json()[
+        "data"
+    ]
+    assert hits and all("Zorblax" not in h["text"] for h in hits)
+    assert len(api.get(f"/knowledge-bases/{kb}/documents").json()["data"]) == 1
     again = api.post(f"/knowledge-bases/{kb}/documents/{doc['id']}/reindex")
     assert again.status_code == 202
     assert wait_done(api, kb, doc["id"])["status"] == "ready"
