@@ -7,6 +7,7 @@ long-term summary (written by the model, bounded to ``summary_max_chars``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -71,6 +72,9 @@ async def select_window(
     The newest message is always kept, even if it alone exceeds the token budget
     (the engine then refuses an over-long prompt with a clear error).
     """
+    # Count the candidates' tokens concurrently (each new message once, then cached).
+    candidates = history[-max(spec.window_messages, 1) :]
+    await asyncio.gather(*(tokens.count(m) for m in candidates))
     kept: list[MessageRecord] = []
     used = 0
     for message in reversed(history):

@@ -164,8 +164,11 @@ class TurnRunner:
         parts: list[str] = []
         status: Literal["complete", "stopped", "failed"] = "complete"
         usage = TurnUsage(model=spec.model.model)
+        recorded: asyncio.Future[None] | None = None
         try:
             prompt = await self._prompt(state, turn_id, knowledge)
+            # The prompt record is written while the model works (awaited before the end).
+            recorded = asyncio.ensure_future(self._record(state, turn_id, "answer", prompt))
             request = ChatRequest(
                 model=spec.model.model,
                 messages=prompt,
@@ -203,6 +206,8 @@ class TurnRunner:
             answer.status = status
             await asyncio.shield(self.store.update_message(answer))
             raise
+        if recorded is not None:
+            await recorded
         rest = masker.flush()
         if rest:
             parts.append(rest)
@@ -269,9 +274,7 @@ class TurnRunner:
         system = spec.render_system_prompt(state.record.inputs)
         if knowledge:
             system += "\n\n" + context_block(knowledge)
-        prompt = memory.assemble(system, summary, window.kept)
-        await self._record(state, turn_id, "answer", prompt)
-        return prompt
+        return memory.assemble(system, summary, window.kept)
 
     async def _summarise(
         self, state: ConversationState, turn_id: str, evicted: list[MessageRecord]
