@@ -4,6 +4,8 @@
 way ``serve run`` does, on a local Ray kept on loopback (or the cluster in
 ``RAY_ADDRESS``), waits until the application is running, prints where it
 listens, and shuts Serve and Ray down cleanly on Ctrl-C or SIGTERM.
+
+``chorus kb ...`` manages knowledge bases on a running server (see ``cluster/kb_cli.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from cluster.kb_cli import add_kb_parser
+from cluster.kb_cli import run as kb_run
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "ray_config.yaml"
 _FALLBACK_CONFIG: dict[str, Any] = {
@@ -125,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument(
         "--timeout", type=float, default=900, help="seconds to wait for the app to be ready"
     )
+    add_kb_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
+    if args.command == "kb":
+        return kb_run(args)
     parser.error(f"unknown command {args.command}")
     return 2
 
