@@ -89,6 +89,9 @@ class LlamaCppRunner:
 
     def __init__(self, llm: Llama, name: str) -> None:
         self.llm = llm
+        # Tokenizing happens on the event loop while a generation runs in its thread;
+        # llama.cpp objects are not thread-safe, so counting uses a vocabulary-only copy.
+        self.vocab = Llama(model_path=llm.model_path, vocab_only=True, verbose=False)
         self.name = name
         self.n_ctx = llm.n_ctx()
         eos_id, bos_id = llm.token_eos(), llm.token_bos()
@@ -107,7 +110,7 @@ class LlamaCppRunner:
         """Prompt tokens for ``messages`` and the template's formatter result."""
         plain = [{"role": _role(m.role), "content": m.text()} for m in messages]
         result = self.formatter(messages=plain)
-        tokens = self.llm.tokenize(
+        tokens = self.vocab.tokenize(
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
         return tokens, result
@@ -160,7 +163,7 @@ class LlamaCppRunner:
         return params, len(tokens)
 
     def completion_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return len(self.vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     async def complete(self, request: ChatRequest) -> ChatCompletion:
         params, prompt_tokens = self.params(request)
@@ -192,14 +195,18 @@ class LlamaCppRunner:
         cancelled = threading.Event()
 
         def work() -> None:
+            parts = self.llm.create_completion(**params, stream=True)
             try:
-                for part in self.llm.create_completion(**params, stream=True):
+                for part in parts:
                     if cancelled.is_set():
                         break
                     loop.call_soon_threadsafe(queue.put_nowait, ("part", part))
             except Exception as exc:  # noqa: BLE001 - forwarded to the client as an error
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
             finally:
+                # Finish the generator here, in this thread, while we hold the model:
+                # left to the garbage collector it would run in some other thread later.
+                parts.close()  # type: ignore[union-attr]
                 loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
 
         def chunk(delta: Delta, finish: Any = None) -> ChatCompletionChunk:

@@ -85,13 +85,14 @@ async def test_shard_killed_between_turns_and_mid_stream(
 
 
 async def test_two_hundred_concurrent_conversations(ws_url: str, server: str, create_app) -> None:  # type: ignore[no-untyped-def]
-    app_id = create_app(model={"max_tokens": 3, "temperature": 0})
+    # 600 turns share one CPU model: a turn may wait behind every other client's.
+    app_id = create_app(model={"max_tokens": 1, "temperature": 0})
 
     async def converse(i: int) -> str:
-        async with connect(ws_url, open_timeout=120) as ws:
+        async with connect(ws_url, open_timeout=300, ping_timeout=None) as ws:
             conv = (await start(ws, app_id))["conversation_id"]
             for t in range(3):
-                events = await turn(ws, f"client {i} turn {t}")
+                events = await turn(ws, f"client {i} turn {t}", timeout=900)
                 assert events[-1]["type"] == "message_end", events[-1]
                 assert events[-1]["status"] == "complete", events[-1]
             return str(conv)

@@ -25,12 +25,14 @@ async def start(ws: ClientConnection, app_id: str, **kw: Any) -> dict[str, Any]:
     return event
 
 
-async def turn(ws: ClientConnection, text: str, **kw: Any) -> list[dict[str, Any]]:
+async def turn(
+    ws: ClientConnection, text: str, *, timeout: float = 120, **kw: Any
+) -> list[dict[str, Any]]:
     """Send a message; collect events up to and including message_end (or a lone error)."""
     await send(ws, type="message", content=text, **kw)
     events = []
     while True:
-        event = await recv(ws)
+        event = await recv(ws, timeout)
         events.append(event)
         if event["type"] == "message_end":
             return events
