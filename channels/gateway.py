@@ -32,6 +32,7 @@ from cluster.engines.deployments import (
     chat_engine_options,
     deployment_name,
 )
+from cluster.engines.handle_engine import engine_for_model
 from cluster.knowledge.knowledge_service import KnowledgeService
 from cluster.knowledge.retriever import HandleEmbedder, KnowledgeRetriever, open_index
 from cluster.log_config import configure_logging
@@ -82,10 +83,11 @@ async def _knowledge_service(settings: ChorusSettings, app_name: str) -> Knowled
         name=WORKER_NAME, namespace=NAMESPACE, get_if_exists=True, lifetime="detached"
     ).remote(settings, app_name, EMBEDDING_DEPLOYMENT)
     guard = GuardedFetcher(OutboundPolicy(allow_hosts=settings.outbound_allow_hosts))
-    return KnowledgeService(
-        store, index, KnowledgeRetriever(store, index, embedder), worker, guard,
-        settings.max_upload_bytes,
-    )  # fmt: skip
+    models = {e.name: deployment_name(e.name) for e in settings.engines}
+    retriever = KnowledgeRetriever(
+        store, index, embedder, engine_for_model(models, app_name), settings.engines[0].name
+    )
+    return KnowledgeService(store, index, retriever, worker, guard, settings.max_upload_bytes)
 
 
 async def _node_metrics() -> str:

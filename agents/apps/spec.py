@@ -92,6 +92,9 @@ class RetrievalSpec(_Spec):
         default=None, description="Ignore chunks scoring below this (in the mode's scale)."
     )
     alpha: float = Field(default=0.5, ge=0, le=1, description="Hybrid weight of vector search.")
+    rerank: bool = Field(
+        default=False, description="Let the app's model grade and reorder the candidates."
+    )
     empty_reply: str = Field(
         default="I couldn't find anything about that in the knowledge base.",
         description="The answer when no chunk is relevant enough (the model is not asked).",

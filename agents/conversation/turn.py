@@ -253,7 +253,12 @@ class TurnRunner:
             )
         r = state.spec.retrieval
         options = SearchOptions(
-            mode=r.mode, top_k=r.top_k, alpha=r.alpha, score_threshold=r.score_threshold
+            mode=r.mode,
+            top_k=r.top_k,
+            alpha=r.alpha,
+            score_threshold=r.score_threshold,
+            rerank=r.rerank,
+            rerank_model=state.spec.model.model,
         )
         return await self.retriever.retrieve(
             state.record.workspace_id, state.spec.knowledge_bases, text, options

@@ -41,6 +41,17 @@ class SearchOptions(BaseModel):
     tags: list[str] = Field(
         default_factory=list, description="Only chunks with all these 'key=value' tags."
     )
+    rerank: bool = Field(
+        default=False,
+        description="Let the chat model grade the candidates and reorder them (slower).",
+    )
+    rerank_candidates: int = Field(
+        default=10, ge=1, le=50, description="With rerank: how many candidates are graded."
+    )
+    rerank_model: str | None = Field(
+        default=None,
+        description="With rerank: the model that grades (default: the server's first).",
+    )
 
 
 class ScoredChunk(BaseModel):

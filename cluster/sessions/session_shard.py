@@ -17,6 +17,7 @@ import structlog
 
 from agents.apps.spec import AppSpec
 from agents.conversation.events import ConversationStarted, Event
+from cluster.engines.deployments import deployment_name
 from cluster.engines.handle_engine import engine_for_model
 from cluster.log_config import configure_logging
 from cluster.sessions import session_metrics
@@ -66,8 +67,13 @@ class SessionShard(SessionHost):
 
         self._knowledge_store = SqlKnowledgeStore(settings.resolved_database_url())
         handle = serve.get_deployment_handle("EmbeddingDeployment", app_name)
+        models = {e.name: deployment_name(e.name) for e in settings.engines}
         return KnowledgeRetriever(
-            self._knowledge_store, open_index(settings), HandleEmbedder(handle)
+            self._knowledge_store,
+            open_index(settings),
+            HandleEmbedder(handle),
+            engine_for_model(models, app_name),
+            settings.engines[0].name,
         )
 
     async def _open(self) -> None:

@@ -165,3 +165,12 @@ def test_delete_and_reindex(api: httpx.Client) -> None:
     assert other.status_code == 404
     assert api.delete(f"/knowledge-bases/{kb}").status_code == 204
     assert api.get(f"/knowledge-bases/{kb}").status_code == 404
+
+
+def test_query_with_rerank(api: httpx.Client, zoo_kb: tuple[str, str, str]) -> None:
+    kb, zoo, other = zoo_kb
+    body = {"query": "When does the zoo open?", "options": {"top_k": 2, "rerank": True}}
+    hits = api.post(f"/knowledge-bases/{kb}/query", json=body).json()["data"]
+    assert {h["document_id"] for h in hits} <= {zoo, other} and len(hits) == 2
+    assert all(0.0 <= h["score"] <= 1.0 for h in hits)
+    assert hits[0]["score"] >= hits[1]["score"]
