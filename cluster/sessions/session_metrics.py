@@ -5,7 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import structlog
+
 from agents.conversation.events import Event
+
+log = structlog.get_logger(__name__)
 
 _BOUNDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
@@ -40,15 +44,26 @@ def _metrics() -> dict[str, Any]:
 
 
 def observe(shard: str, event: Event) -> None:
-    """Record what a turn's event says about the turn."""
+    """Record what a turn's event says about the turn. Never fails the turn."""
+    try:
+        _observe(shard, event)
+    except Exception as exc:  # noqa: BLE001 - metrics must not break a conversation
+        log.warning("metrics_failed", error=repr(exc))
+
+
+def _observe(shard: str, event: Event) -> None:
     m = _metrics()
     tags = {"shard": shard}
     if event.type == "usage":
         m["latency"].observe(event.latency_ms / 1000, tags)
         if event.time_to_first_token_ms is not None:
             m["ttft"].observe(event.time_to_first_token_ms / 1000, tags)
-        m["tokens"].inc(event.prompt_tokens, {**tags, "kind": "prompt"})
-        m["tokens"].inc(event.completion_tokens, {**tags, "kind": "completion"})
+        for kind, value in (
+            ("prompt", event.prompt_tokens),
+            ("completion", event.completion_tokens),
+        ):
+            if value > 0:  # Ray counters refuse 0
+                m["tokens"].inc(value, {**tags, "kind": kind})
     elif event.type == "message_end":
         m["turns"].inc(1, {**tags, "status": event.status})
 

@@ -102,6 +102,7 @@ class SessionRouter:
                     started=started,
                     attempt=attempt,
                     error=type(exc).__name__,
+                    detail=str(exc)[-1500:],
                 )
                 if started or time.monotonic() > deadline:
                     break
