@@ -2,8 +2,13 @@
 
 Status runs queued -> parsing -> indexing -> ready, or -> failed with a readable
 reason (``error``) and a stable ``error_code``; a failure touches nothing but its
-own document. Re-ingesting a document replaces its chunks. Embedding runs in
-batches, several at once, so a cluster's embedding replicas share a large upload.
+own document. Re-ingesting a document replaces its chunks.
+
+Parsing and chunking are one pure step, :func:`prepare_document`, which the caller may
+run elsewhere (the knowledge worker sends large uploads to Ray tasks); by default it
+runs in a thread. Embedding runs in batches, several at once, so a cluster's embedding
+replicas share a large upload, and small documents ingested at the same time share
+batches (:class:`~agents.knowledge.embed_batcher.BatchingEmbedder`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import structlog
@@ -18,14 +24,56 @@ import structlog
 from agents.errors import ChorusError
 from agents.knowledge import chunking
 from agents.knowledge.crawl import same_site_links
+from agents.knowledge.embed_batcher import BatchingEmbedder
 from agents.knowledge.index import IndexedChunk, KnowledgeIndexProtocol
 from agents.knowledge.parsing import DocumentError, parse
-from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
+from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
 from agents.knowledge.store import KnowledgeStoreProtocol
 
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[DocumentRecord], Awaitable[None]]
+
+
+@dataclass
+class PreparedDocument:
+    """A document parsed and cut into chunks, ready to embed."""
+
+    title: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    chunks: list[chunking.Chunk] = field(default_factory=list)
+
+
+def prepare_document(
+    data: bytes,
+    name: str,
+    content_type: str,
+    spec: ChunkingSpec,
+    count: chunking.TokenCount = chunking.estimate_tokens,
+) -> PreparedDocument:
+    """Parse ``data`` and chunk its text as ``spec`` says. Pure; raises
+    :class:`~agents.knowledge.parsing.DocumentError` for a document it cannot read."""
+    parsed = parse(data, name, content_type)
+    if spec.mode == "parent_child":
+        chunks = chunking.chunk_parent_child(
+            parsed.text,
+            parent_max_tokens=spec.parent_max_tokens,
+            child_max_tokens=spec.max_tokens,
+            overlap_tokens=spec.overlap_tokens,
+            count=count,
+        )
+    else:
+        chunks = chunking.chunk_text(
+            parsed.text,
+            max_tokens=spec.max_tokens,
+            overlap_tokens=spec.overlap_tokens,
+            count=count,
+        )
+    return PreparedDocument(title=parsed.title, metadata=dict(parsed.metadata), chunks=chunks)
+
+
+#: Runs :func:`prepare_document` somewhere: (data, name, content type, chunking spec).
+Preparer = Callable[[bytes, str, str, ChunkingSpec], Awaitable[PreparedDocument]]
 
 
 class EmbedderProtocol(Protocol):
@@ -58,14 +106,27 @@ class Ingestor:
         batch_size: int = 32,
         parallel_batches: int = 4,
         count: chunking.TokenCount = chunking.estimate_tokens,
+        prepare: Preparer | None = None,
+        coalesce_wait_s: float = 0.02,
     ) -> None:
         self.store = store
         self.index = index
-        self.embedder = embedder
+        self.embedder = BatchingEmbedder(
+            embedder,
+            batch_size=batch_size,
+            max_wait_s=coalesce_wait_s,
+            max_in_flight=parallel_batches,
+        )
+        self.prepare = prepare or self._prepare_in_thread
         self.max_bytes = max_bytes
         self.batch_size = batch_size
         self.parallel_batches = parallel_batches
         self.count = count
+
+    async def _prepare_in_thread(
+        self, data: bytes, name: str, content_type: str, spec: ChunkingSpec
+    ) -> PreparedDocument:
+        return await asyncio.to_thread(prepare_document, data, name, content_type, spec, self.count)
 
     async def _set(self, doc: DocumentRecord, **changes: object) -> DocumentRecord:
         for key, value in changes.items():
@@ -92,27 +153,12 @@ class Ingestor:
             error_code=None, progress=0.05,
         )  # fmt: skip
         try:
-            parsed = await asyncio.to_thread(parse, data, doc.name, doc.content_type)
+            prepared = await self.prepare(data, doc.name, doc.content_type or "", kb.chunking)
         except DocumentError as exc:
             return await self._fail(doc, exc.code, exc.message)
-        spec = kb.chunking
-        if spec.mode == "parent_child":
-            chunks = chunking.chunk_parent_child(
-                parsed.text,
-                parent_max_tokens=spec.parent_max_tokens,
-                child_max_tokens=spec.max_tokens,
-                overlap_tokens=spec.overlap_tokens,
-                count=self.count,
-            )
-        else:
-            chunks = chunking.chunk_text(
-                parsed.text,
-                max_tokens=spec.max_tokens,
-                overlap_tokens=spec.overlap_tokens,
-                count=self.count,
-            )
-        title = parsed.title or doc.name
-        doc.metadata = {**parsed.metadata, **doc.metadata, "title": title}
+        chunks = prepared.chunks
+        title = prepared.title or doc.name
+        doc.metadata = {**prepared.metadata, **doc.metadata, "title": title}
         doc = await self._set(doc, status="indexing", progress=0.1)
         try:
             vectors = await self._embed_all(doc, [c.text for c in chunks])

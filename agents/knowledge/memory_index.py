@@ -27,6 +27,9 @@ class InMemoryKnowledgeIndex:
         for cid in [c.id for c in table.values() if c.document_id == document_id]:
             del table[cid]
 
+    async def optimize(self, kb_id: str) -> None:
+        """Nothing to do: search is exact over a dict."""
+
     async def drop(self, kb_id: str) -> None:
         self.kbs.pop(kb_id, None)
 

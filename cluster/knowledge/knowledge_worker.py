@@ -2,9 +2,13 @@
 
 Uploads reach it through Ray's object store (so it may run on another node than the
 gateway); it keeps the original bytes under ``<data dir>/uploads`` for re-indexing.
-Embedding batches of one document go to the embedding deployment concurrently, so a
-cluster's embedding replicas share a large upload; several documents are ingested at
-once. Progress is written to the store, where the API reads it.
+A large upload is parsed and chunked in a Ray task (one CPU, anywhere in the cluster),
+so several large documents are prepared in parallel and the actor's event loop stays
+free; its embedding batches go to the embedding deployment concurrently, so a cluster's
+embedding replicas share it, and small documents ingested together share batches.
+Progress is written to the store, where the API reads it. Once a knowledge base has
+been quiet for a few seconds after ingestion, its index is optimised (compaction, the
+approximate vector index); the index stays searchable meanwhile.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 import ray
 import structlog
 
-from agents.knowledge.ingest import Ingestor
-from agents.knowledge.records import DocumentRecord
+from agents.knowledge.ingest import Ingestor, PreparedDocument, prepare_document
+from agents.knowledge.parsing import DocumentError
+from agents.knowledge.records import ChunkingSpec, DocumentRecord
 from agents.knowledge.store import new_document_id
 from cluster.log_config import configure_logging
 from cluster.settings import ChorusSettings
@@ -24,6 +29,21 @@ from cluster.settings import ChorusSettings
 log = structlog.get_logger(__name__)
 NAMESPACE = "chorus"
 WORKER_NAME = "chorus-knowledge-worker"
+#: Uploads at least this large are parsed and chunked in a Ray task, not in the actor.
+RAY_TASK_MIN_BYTES = 256 * 1024
+#: Seconds without ingestion into a knowledge base before its index is optimised.
+OPTIMIZE_AFTER_S = 5.0
+
+
+@ray.remote(num_cpus=1, max_retries=1)
+def prepare_task(
+    data: bytes, name: str, content_type: str, spec: ChunkingSpec
+) -> PreparedDocument | tuple[str, str]:
+    """Parse and chunk one document; a bad document comes back as (code, reason)."""
+    try:
+        return prepare_document(data, name, content_type, spec)
+    except DocumentError as exc:
+        return (exc.code, exc.message)
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
@@ -41,7 +61,11 @@ class KnowledgeWorker:
         self.index = open_index(settings)
         embedder = HandleEmbedder(serve.get_deployment_handle(embedding_deployment, app_name))
         self.ingestor = Ingestor(
-            self.store, self.index, embedder, max_bytes=settings.max_upload_bytes
+            self.store,
+            self.index,
+            embedder,
+            max_bytes=settings.max_upload_bytes,
+            prepare=self._prepare,
         )
         self.fetcher = GuardedFetcher(
             OutboundPolicy(
@@ -51,7 +75,47 @@ class KnowledgeWorker:
         self.uploads = settings.data_dir / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
         self._started: asyncio.Task[None] | None = None
-        self._slots = asyncio.Semaphore(2)
+        self._slots = asyncio.Semaphore(4)
+        self._last_write: dict[str, float] = {}
+        self._optimizers: dict[str, asyncio.Task[None]] = {}
+        self.optimized = 0
+        self.prepared_in_tasks = 0
+
+    async def _prepare(
+        self, data: bytes, name: str, content_type: str, spec: ChunkingSpec
+    ) -> PreparedDocument:
+        if len(data) < RAY_TASK_MIN_BYTES:
+            return await asyncio.to_thread(prepare_document, data, name, content_type, spec)
+        self.prepared_in_tasks += 1
+        result = await prepare_task.remote(data, name, content_type, spec)
+        if isinstance(result, tuple):
+            code, reason = result
+            raise DocumentError(reason, code=code)
+        return result
+
+    def _written(self, kb_id: str) -> None:
+        """Ingestion into ``kb_id`` ended: optimise its index once it has been quiet."""
+        self._last_write[kb_id] = asyncio.get_running_loop().time()
+        task = self._optimizers.get(kb_id)
+        if task is None or task.done():
+            self._optimizers[kb_id] = asyncio.ensure_future(self._optimize_when_quiet(kb_id))
+
+    async def _optimize_when_quiet(self, kb_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        while (wait := self._last_write[kb_id] + OPTIMIZE_AFTER_S - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        try:
+            await self.index.optimize(kb_id)
+            self.optimized += 1
+            log.info("knowledge_index_optimized", kb_id=kb_id)
+        except Exception as exc:  # noqa: BLE001 - housekeeping; searches work without it
+            log.warning("knowledge_index_optimize_failed", kb_id=kb_id, error=str(exc))
+
+    async def settle(self) -> None:
+        """Wait for pending index optimisations (tests and benchmarks)."""
+        tasks = [t for t in self._optimizers.values() if not t.done()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _ready(self) -> None:
         if self._started is None:
@@ -64,14 +128,20 @@ class KnowledgeWorker:
         async with self._slots:
             kb = await self.store.get_kb(workspace_id, kb_id)
             doc = await self.store.get_document(workspace_id, kb_id, doc_id)
-            return (await self.ingestor.ingest_bytes(kb, doc, data)).status
+            try:
+                return (await self.ingestor.ingest_bytes(kb, doc, data)).status
+            finally:
+                self._written(kb_id)
 
     async def ingest_url(self, workspace_id: str, kb_id: str, doc_id: str) -> str:
         await self._ready()
         async with self._slots:
             kb = await self.store.get_kb(workspace_id, kb_id)
             doc = await self.store.get_document(workspace_id, kb_id, doc_id)
-            return (await self.ingestor.ingest_url(kb, doc, self.fetcher)).status
+            try:
+                return (await self.ingestor.ingest_url(kb, doc, self.fetcher)).status
+            finally:
+                self._written(kb_id)
 
     async def reindex(self, workspace_id: str, kb_id: str, doc_id: str) -> str:
         await self._ready()
@@ -103,13 +173,20 @@ class KnowledgeWorker:
             )
 
         async with self._slots:
-            docs = await self.ingestor.crawl(
-                kb, start_url, self.fetcher, new_document, depth=depth, max_pages=max_pages
-            )
+            try:
+                docs = await self.ingestor.crawl(
+                    kb, start_url, self.fetcher, new_document, depth=depth, max_pages=max_pages
+                )
+            finally:
+                self._written(kb_id)
         return [d.id for d in docs]
 
     def forget(self, doc_id: str) -> None:
         (self.uploads / doc_id).unlink(missing_ok=True)
 
     def info(self) -> dict[str, Any]:
-        return {"uploads": len(list(self.uploads.iterdir()))}
+        return {
+            "uploads": len(list(self.uploads.iterdir())),
+            "optimized": self.optimized,
+            "prepared_in_tasks": self.prepared_in_tasks,
+        }

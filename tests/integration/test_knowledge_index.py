@@ -126,6 +126,11 @@ async def contract(index: KnowledgeIndexProtocol, kb: str, other_kb: str) -> Non
     assert await index.count(kb) == 5
     hits = await index.search(kb, "sleep", unit(0, 0, 1), SearchOptions(mode="keyword", top_k=1))
     assert hits[0].text == "Pandas sleep a lot."
+    await index.optimize(kb)  # housekeeping changes no answer
+    assert await index.count(kb) == 5
+    hits = await index.search(kb, "sleep", unit(0, 0, 1), SearchOptions(mode="keyword", top_k=1))
+    assert hits[0].text == "Pandas sleep a lot."
+    await index.optimize(other_kb)  # nothing there: a no-op, not an error
     await index.delete_document(kb, "d1")
     assert await index.count(kb) == 3 and await index.count(kb, "d1") == 0
     assert await index.count(other_kb) == 0
@@ -160,3 +165,62 @@ async def test_weaviate_contract(weaviate_server: WeaviateServer) -> None:
 
 async def test_lancedb_contract(lancedb_index: KnowledgeIndexProtocol) -> None:
     await contract(lancedb_index, "kb1", "kb2")
+
+
+async def test_lancedb_builds_its_ann_index_and_keeps_recall(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the threshold ``optimize`` builds the approximate index; vector search through
+    it still finds the exact top 10; rows added later (and after a restart) are searchable
+    by keyword and vector before and after the next optimize."""
+    import numpy as np
+
+    from cluster.knowledge import lancedb_index as module
+
+    monkeypatch.setattr(module, "ANN_MIN_ROWS", 3000)
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((30, DIM))
+    vectors = centres[rng.integers(0, 30, 3000)] + 0.6 * rng.standard_normal((3000, DIM))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [
+        IndexedChunk(
+            id=f"r{i}",
+            document_id=f"d{i % 50}",
+            chunk_index=i,
+            text=f"row{i} 熊猫 bamboo",
+            vector=vectors[i].tolist(),
+        )  # fmt: skip
+        for i in range(3000)
+    ]
+    index = module.LanceDbIndex(tmp_path / "lance", dim=DIM)
+    for start in range(0, 3000, 1000):
+        await index.upsert("big", chunks[start : start + 1000])
+    await index.optimize("big")
+    table = index._table("big")
+    assert any(i.columns == ["vector"] and i.index_type == "IvfFlat" for i in table.list_indices())
+
+    queries = vectors[rng.integers(0, 3000, 40)] + 0.3 * rng.standard_normal((40, DIM))
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = 0
+    for q, top in zip(queries, exact, strict=True):
+        hits = await index.search("big", "", q.tolist(), SearchOptions(mode="vector", top_k=10))
+        found += len({h.id for h in hits} & {f"r{i}" for i in top})
+    assert found / 400 >= 0.95
+
+    reopened = module.LanceDbIndex(tmp_path / "lance", dim=DIM)  # a restart
+    late = IndexedChunk(
+        id="late", document_id="dlate", chunk_index=0, text="迟到的 zebra", vector=unit(0, 0, 1)
+    )
+    await reopened.upsert("big", [late])
+    for _ in range(2):
+        hits = await reopened.search("big", "zebra", unit(0, 0, 1), SearchOptions(mode="keyword"))
+        assert [h.id for h in hits] == ["late"]
+        hits = await reopened.search(
+            "big", "", unit(0, 0, 1), SearchOptions(mode="vector", top_k=1)
+        )
+        assert hits[0].id == "late"
+        old = await reopened.search("big", "row17", unit(0, 0, 1), SearchOptions(mode="keyword"))
+        assert old[0].id == "r17"
+        await reopened.optimize("big")
+    assert await reopened.count("big") == 3001

@@ -3,6 +3,7 @@ the real embedder and stores are exercised in tests/integration)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from dataclasses import dataclass
 from agents.errors import TimeoutError as ChorusTimeout
 from agents.errors import UpstreamUnavailableError
 from agents.knowledge.index import SearchOptions
-from agents.knowledge.ingest import Ingestor
+from agents.knowledge.ingest import Ingestor, PreparedDocument, prepare_document
 from agents.knowledge.memory_index import InMemoryKnowledgeIndex
+from agents.knowledge.parsing import DocumentError
 from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
 from agents.knowledge.store import InMemoryKnowledgeStore
 
@@ -205,3 +207,46 @@ async def test_crawl_same_site_with_depth_and_page_limits() -> None:
         kb, "https://s.test/", FakeFetcher(site), new_document, depth=5, max_pages=2
     )
     assert len(limited) == 2
+
+
+async def test_small_documents_ingested_together_share_embedding_calls() -> None:
+    store, index = InMemoryKnowledgeStore(), InMemoryKnowledgeIndex()
+    kb = await store.create_kb(KnowledgeBaseRecord(id="kb1", workspace_id=WS, name="kb"))
+    embedder = HashEmbedder()
+    ingestor = Ingestor(store, index, embedder, batch_size=32, coalesce_wait_s=0.05)
+    docs = [await new_doc(store, f"faq{i}.txt") for i in range(6)]
+    done = await asyncio.gather(
+        *(
+            ingestor.ingest_bytes(kb, d, f"Question {i}? Answer {i}.".encode())
+            for i, d in enumerate(docs)
+        )
+    )
+    assert [d.status for d in done] == ["ready"] * 6
+    assert embedder.calls == 1
+    for d in docs:
+        assert await index.count("kb1", d.id) == 1
+
+
+async def test_preparation_can_run_elsewhere_and_its_errors_fail_the_document() -> None:
+    store, index = InMemoryKnowledgeStore(), InMemoryKnowledgeIndex()
+    kb = await store.create_kb(KnowledgeBaseRecord(id="kb1", workspace_id=WS, name="kb"))
+    seen: list[tuple[str, int]] = []
+
+    async def prepare(
+        data: bytes, name: str, content_type: str, spec: ChunkingSpec
+    ) -> PreparedDocument:
+        seen.append((name, spec.max_tokens))
+        if name.endswith(".bad"):
+            raise DocumentError("cannot read this", code="unreadable")
+        return prepare_document(data, name, content_type, spec)
+
+    ingestor = Ingestor(store, index, HashEmbedder(), prepare=prepare)
+    good = await ingestor.ingest_bytes(kb, await new_doc(store, "a.txt"), b"Pandas eat bamboo.")
+    bad = await ingestor.ingest_bytes(kb, await new_doc(store, "b.bad"), b"whatever")
+    assert good.status == "ready" and good.chunk_count == 1
+    assert (
+        bad.status == "failed"
+        and bad.error_code == "unreadable"
+        and bad.error == "cannot read this"
+    )
+    assert seen == [("a.txt", kb.chunking.max_tokens), ("b.bad", kb.chunking.max_tokens)]
