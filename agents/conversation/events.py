@@ -34,6 +34,8 @@ class Delta(_Event):
     type: Literal["delta"] = "delta"
     message_id: str
     content: str
+    run_id: str | None = Field(default=None, description="The workflow run, in a workflow stream.")
+    node_id: str | None = Field(default=None, description="The LLM or answer node it came from.")
 
 
 class MessageReplaced(_Event):
@@ -79,6 +81,58 @@ class ErrorEvent(_Event):
     message: str
     message_id: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    run_id: str | None = Field(default=None, description="The workflow run, in a workflow stream.")
+    node_id: str | None = Field(default=None, description="The node that failed, if one did.")
+
+
+class _RunEvent(_Event):
+    """A workflow run's event; ``conversation_id`` is empty for a run outside chat."""
+
+    run_id: str = Field(description="The workflow run.")
+    workflow_id: str = Field(description="The workflow.")
+
+
+class WorkflowStarted(_RunEvent):
+    type: Literal["workflow_started"] = "workflow_started"
+    inputs: dict[str, Any] = Field(default_factory=dict, description="The run's inputs.")
+
+
+class NodeStarted(_RunEvent):
+    type: Literal["node_started"] = "node_started"
+    node_id: str
+    node_type: str
+    title: str = ""
+    iteration_index: int | None = Field(
+        default=None, description="Inside an iteration: which item (0-based)."
+    )
+
+
+class NodeFinished(_RunEvent):
+    type: Literal["node_finished"] = "node_finished"
+    node_id: str
+    node_type: str
+    title: str = ""
+    status: Literal["succeeded", "failed", "exception", "skipped"] = Field(
+        description="exception: failed, handled by the node's error strategy."
+    )
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    error_code: str | None = None
+    elapsed_ms: float = 0.0
+    tokens: int = 0
+    attempts: int = 1
+    iteration_index: int | None = None
+
+
+class WorkflowFinished(_RunEvent):
+    type: Literal["workflow_finished"] = "workflow_finished"
+    status: Literal["succeeded", "failed", "stopped"]
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    total_tokens: int = 0
+    node_runs: int = Field(default=0, description="Node executions, iterations included.")
 
 
 class MessageEnd(_Event):
@@ -96,7 +150,11 @@ Event = Annotated[
     | Suggestions
     | UsageEvent
     | ErrorEvent
-    | MessageEnd,
+    | MessageEnd
+    | WorkflowStarted
+    | NodeStarted
+    | NodeFinished
+    | WorkflowFinished,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,0 +1,15 @@
+"""Errors of the tool node.
+
+::
+
+    NodeError
+    └── ToolFailedError   code tool_failed: the tool raised something not a ChorusError
+"""
+
+from __future__ import annotations
+
+from agents.workflows.errors import NodeError
+
+
+class ToolFailedError(NodeError):
+    code = "tool_failed"

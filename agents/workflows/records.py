@@ -1,0 +1,61 @@
+"""Stored workflows and their runs (one record per run, one per node execution)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agents.workflows.graph import WorkflowSpec
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+class WorkflowRecord(BaseModel):
+    id: str = Field(default_factory=lambda: new_id("wf"))
+    workspace_id: str
+    spec: WorkflowSpec
+    created_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+
+
+class WorkflowRunRecord(BaseModel):
+    id: str = Field(default_factory=lambda: new_id("run"))
+    workflow_id: str
+    workspace_id: str
+    status: Literal["running", "succeeded", "failed", "stopped"] = "running"
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    error_code: str | None = None
+    conversation_id: str | None = None
+    total_tokens: int = 0
+    elapsed_ms: float = 0.0
+    started_at: datetime = Field(default_factory=now)
+    finished_at: datetime | None = None
+
+
+class NodeRunRecord(BaseModel):
+    id: str = Field(default_factory=lambda: new_id("nr"))
+    run_id: str
+    node_id: str
+    node_type: str
+    title: str = ""
+    status: Literal["succeeded", "failed", "exception", "skipped"]
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    error_code: str | None = None
+    elapsed_ms: float = 0.0
+    tokens: int = 0
+    attempts: int = 1
+    iteration_index: int | None = None
+    started_at: datetime = Field(default_factory=now)
