@@ -445,3 +445,45 @@ class DocumentRow(Base):
                 "updated_at": self.updated_at,
             }
         )
+
+
+class WorkflowRow(Base):
+    """A workflow; its graph is the ``spec`` JSON (agents.workflows.graph.WorkflowSpec)."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (Index(None, "workspace_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    name: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(_json())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WorkflowRunRow(Base):
+    """One run of a workflow; ``record`` is the whole WorkflowRunRecord as JSON."""
+
+    __tablename__ = "workflow_runs"
+    __table_args__ = (Index(None, "workspace_id", "workflow_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String)
+    workspace_id: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String(16))
+    record: Mapped[dict[str, Any]] = mapped_column(_json())
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WorkflowNodeRunRow(Base):
+    """One node execution of a run; ``record`` is the whole NodeRunRecord as JSON."""
+
+    __tablename__ = "workflow_node_runs"
+    __table_args__ = (Index(None, "run_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
+    node_id: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String(16))
+    record: Mapped[dict[str, Any]] = mapped_column(_json())
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -174,3 +175,45 @@ def test_query_with_rerank(api: httpx.Client, zoo_kb: tuple[str, str, str]) -> N
     assert {h["document_id"] for h in hits} <= {zoo, other} and len(hits) == 2
     assert all(0.0 <= h["score"] <= 1.0 for h in hits)
     assert hits[0]["score"] >= hits[1]["score"]
+
+
+def test_large_uploads_are_prepared_in_ray_tasks_and_the_index_is_optimized(
+    api: httpx.Client, server_data_dir: Path
+) -> None:
+    """A large upload is parsed in a Ray task (its errors still fail only it), and the
+    worker optimises the knowledge base's index once ingestion is quiet."""
+    import ray
+
+    from cluster.knowledge.knowledge_worker import NAMESPACE, RAY_TASK_MIN_BYTES, WORKER_NAME
+
+    kb = api.post("/knowledge-bases", json={"name": "large"}).json()["id"]
+    style = "".join(
+        f".c{i} {{ color: #{i % 4096:03x}; margin: {i % 17}px; }}\n" for i in range(9000)
+    )
+    page = (
+        f"<html><head><title>Quokka facts</title><style>{style}</style></head><body><article>"
+        "<h1>Quokka facts</h1><p>The quokka of Rottnest Island is a small wallaby that "
+        "smiles for photographs and sleeps through the hottest hours of the day.</p>"
+        "</article></body></html>"
+    ).encode()
+    broken = b"%PDF-1.4\n" + b"\x00\x01garbage" * (RAY_TASK_MIN_BYTES // 8)
+    assert len(page) >= RAY_TASK_MIN_BYTES and len(broken) >= RAY_TASK_MIN_BYTES
+    good = wait_done(api, kb, upload(api, kb, "quokka.html", page)["id"])
+    bad = wait_done(api, kb, upload(api, kb, "broken.pdf", broken)["id"])
+    assert good["status"] == "ready" and good["chunk_count"] >= 1, good
+    assert (bad["status"], bad["error_code"]) == ("failed", "document_unreadable"), bad
+    hits = api.post(f"/knowledge-bases/{kb}/query", json={"query": "quokka Rottnest"}).json()
+    assert hits["data"][0]["document_id"] == good["id"]
+
+    ray.init(
+        address=(server_data_dir / "ray_address").read_text().strip(),
+        namespace=NAMESPACE,
+        log_to_driver=False,
+    )
+    try:
+        worker = ray.get_actor(WORKER_NAME, namespace=NAMESPACE)
+        ray.get(worker.settle.remote(), timeout=60)
+        info = ray.get(worker.info.remote(), timeout=30)
+    finally:
+        ray.shutdown()
+    assert info["prepared_in_tasks"] >= 2 and info["optimized"] >= 1, info

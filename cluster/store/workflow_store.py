@@ -1,0 +1,134 @@
+"""The durable store of workflows and their runs (WorkflowStoreProtocol on SQLAlchemy).
+
+Every read is scoped by workspace: another workspace's workflow or run is "not
+found". Runs and node runs are saved as the engine reports them (a run row is
+updated in place as it finishes); deleting a workflow keeps its runs' history.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agents.errors import InvalidInputError, NotFoundError
+from agents.workflows.graph import WorkflowSpec
+from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord, now
+from cluster.store.common import BaseSqlStore
+from cluster.store.tables import WorkflowNodeRunRow, WorkflowRow, WorkflowRunRow
+
+
+def _record(row: WorkflowRow) -> WorkflowRecord:
+    return WorkflowRecord(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        spec=WorkflowSpec.model_validate(row.spec),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlWorkflowStore(BaseSqlStore):
+    """WorkflowStoreProtocol on a SQL database; call ``start()`` before use."""
+
+    async def create_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
+        async with self._session(write=True) as session:
+            await self._ensure_workspace(session, record.workspace_id)
+            session.add(
+                WorkflowRow(
+                    id=record.id,
+                    workspace_id=record.workspace_id,
+                    name=record.spec.name,
+                    spec=record.spec.model_dump(mode="json", by_alias=True),
+                    created_at=record.created_at,
+                    updated_at=record.updated_at,
+                )
+            )
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                raise InvalidInputError(f"workflow '{record.id}' exists") from exc
+        self._workspaces.add(record.workspace_id)
+        return record
+
+    async def _row(self, session: AsyncSession, workspace_id: str, workflow_id: str) -> WorkflowRow:
+        row = await session.get(WorkflowRow, workflow_id)
+        if row is None or row.workspace_id != workspace_id:
+            raise NotFoundError(
+                f"workflow {workflow_id} not found", code="workflow_not_found", param="workflow_id"
+            )
+        return row
+
+    async def get_workflow(self, workspace_id: str, workflow_id: str) -> WorkflowRecord:
+        async with self._session() as session:
+            return _record(await self._row(session, workspace_id, workflow_id))
+
+    async def list_workflows(self, workspace_id: str) -> list[WorkflowRecord]:
+        query = (
+            select(WorkflowRow)
+            .where(WorkflowRow.workspace_id == workspace_id)
+            .order_by(WorkflowRow.created_at, WorkflowRow.id)
+        )
+        async with self._session() as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def update_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
+        async with self._session(write=True) as session:
+            row = await self._row(session, record.workspace_id, record.id)
+            record.updated_at = now()
+            row.name = record.spec.name
+            row.spec = record.spec.model_dump(mode="json", by_alias=True)
+            row.updated_at = record.updated_at
+        return record
+
+    async def delete_workflow(self, workspace_id: str, workflow_id: str) -> None:
+        async with self._session(write=True) as session:
+            await self._row(session, workspace_id, workflow_id)
+            await session.execute(delete(WorkflowRow).where(WorkflowRow.id == workflow_id))
+
+    async def save_run(self, run: WorkflowRunRecord) -> None:
+        body = run.model_dump(mode="json")
+        async with self._session(write=True) as session:
+            row = await session.get(WorkflowRunRow, run.id)
+            if row is None:
+                session.add(
+                    WorkflowRunRow(
+                        id=run.id,
+                        workflow_id=run.workflow_id,
+                        workspace_id=run.workspace_id,
+                        status=run.status,
+                        record=body,
+                        started_at=run.started_at,
+                    )
+                )
+            else:
+                row.status, row.record = run.status, body
+
+    async def save_node_run(self, node_run: NodeRunRecord) -> None:
+        async with self._session(write=True) as session:
+            session.add(
+                WorkflowNodeRunRow(
+                    id=node_run.id,
+                    run_id=node_run.run_id,
+                    node_id=node_run.node_id,
+                    status=node_run.status,
+                    record=node_run.model_dump(mode="json"),
+                    started_at=node_run.started_at,
+                )
+            )
+
+    async def get_run(self, workspace_id: str, run_id: str) -> WorkflowRunRecord:
+        async with self._session() as session:
+            row = await session.get(WorkflowRunRow, run_id)
+            if row is None or row.workspace_id != workspace_id:
+                raise NotFoundError(f"run {run_id} not found", code="run_not_found", param="run_id")
+            return WorkflowRunRecord.model_validate(row.record)
+
+    async def list_node_runs(self, run_id: str) -> list[NodeRunRecord]:
+        query = (
+            select(WorkflowNodeRunRow)
+            .where(WorkflowNodeRunRow.run_id == run_id)
+            .order_by(WorkflowNodeRunRow.started_at, WorkflowNodeRunRow.id)
+        )
+        async with self._session() as session:
+            return [NodeRunRecord.model_validate(r.record) for r in await session.scalars(query)]
