@@ -9,7 +9,7 @@ import base64
 import json
 import uuid
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlencode, urlsplit, urlunsplit
 
 from agents.errors import ChorusError
 from agents.errors import TimeoutError as ChorusTimeout
@@ -99,7 +99,9 @@ class HttpRequestNode(BaseNode[HttpRequestNodeData]):
     async def run(self, ctx: NodeContext) -> NodeResult:
         http = ctx.services.need("http")
         url, headers, content = self._request(ctx.pool)
-        shown = {"method": self.data.method, "url": url, "headers": _redacted(headers)}
+        secret = ctx.pool.render(self.data.authorization.api_key)
+        shown_url = url.replace(quote_plus(secret), "***") if secret else url
+        shown = {"method": self.data.method, "url": shown_url, "headers": _redacted(headers)}
         timeout = self.data.timeout_s or DEFAULT_TIMEOUT_S
         try:
             response = await asyncio.wait_for(
