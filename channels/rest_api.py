@@ -32,6 +32,7 @@ class Services:
     sessions: SessionRouter
     settings: ChorusSettings
     knowledge: Any = None  # cluster.knowledge.knowledge_service.KnowledgeService
+    workflows: Any = None  # cluster.workflows.workflow_service.WorkflowService
 
 
 def services(request: Request) -> Services:

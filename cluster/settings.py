@@ -200,6 +200,24 @@ class ChorusSettings(BaseSettings):
         description="Hosts ('host' or 'host:port') that outbound fetches may reach even if "
         "they resolve to private or loopback addresses.",
     )
+    code_sandbox_unisolated: bool = Field(
+        default=False,
+        description="INSECURE, development only: run workflow code without namespaces when "
+        "this machine cannot isolate it (see docs/security.md). Default: refuse to run it.",
+    )
+    code_python_packages: list[str] = Field(
+        default_factory=lambda: ["json_repair"],
+        description="Installed pure-Python packages that Python code nodes may import "
+        "(mounted read-only into the sandbox; nothing else of the server's venv is visible).",
+    )
+    code_cpu_seconds: float = Field(default=5.0, gt=0, le=300, description="Code node CPU limit.")
+    code_memory_mb: int = Field(default=256, ge=32, le=8192, description="Code node memory limit.")
+    code_wall_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Code node wall-time limit (a node's own timeout_s wins).",
+    )
     gateway_max_ongoing_requests: int = Field(
         default=1000, ge=1, description="Concurrent requests per gateway replica (streams count)."
     )

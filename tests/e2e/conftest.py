@@ -43,7 +43,27 @@ class _Site(BaseHTTPRequestHandler):
         "Mondays.</p></article></body></html>",
     }
 
+    def _json(self, status: int, payload: object) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        """/api/echo: the JSON body and the Authorization header back (workflow tests)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"null")
+        self._json(200, {"body": body, "auth": self.headers.get("Authorization")})
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path.startswith("/api/weather"):
+            self._json(200, {"city": "Zorblax", "temps": [3, 5, 10]})
+            return
+        if self.path.startswith("/api/broken"):
+            self._json(500, {"error": "broken on purpose"})
+            return
         body = self.pages.get(self.path)
         self.send_response(200 if body else 404)
         self.send_header("Content-Type", "text/html; charset=utf-8")

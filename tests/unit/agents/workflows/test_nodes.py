@@ -216,10 +216,10 @@ async def test_http_request_builds_the_request_and_types_failures() -> None:
     with pytest.raises(NodeError) as caught:
         await broken.run(ctx(pool_with(a={"name": "not json"}), http=http))
     assert caught.value.code == "http_body_invalid"
-    blocked = FakeHttp(ChorusError("refused", code="outbound_blocked"))
+    blocked = FakeHttp(ChorusError("refused", code="url_blocked"))
     with pytest.raises(ChorusError) as caught:
         await node.run(ctx(pool_with(a={"id": 1, "name": "b"}), http=blocked))
-    assert caught.value.code == "outbound_blocked"
+    assert caught.value.code == "url_blocked"
     slow = build(HttpRequestNode, url="https://x", timeout_s=0.05)
 
     class Hang(FakeHttp):
