@@ -487,3 +487,48 @@ class WorkflowNodeRunRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     record: Mapped[dict[str, Any]] = mapped_column(_json())
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ToolProviderRow(Base):
+    """A workspace's custom tools (an imported OpenAPI spec); the secret is encrypted."""
+
+    __tablename__ = "tool_providers"
+    __table_args__ = (Index(None, "workspace_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(_json())
+    auth: Mapped[dict[str, Any]] = mapped_column(_json())
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CrewRow(Base):
+    """A crew (CrewAI agents and tasks); ``spec`` is the crew spec as JSON."""
+
+    __tablename__ = "crews"
+    __table_args__ = (Index(None, "workspace_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    name: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(_json())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CrewRunRow(Base):
+    """One run of a crew; ``record`` is the whole run record as JSON."""
+
+    __tablename__ = "crew_runs"
+    __table_args__ = (Index(None, "workspace_id", "crew_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    crew_id: Mapped[str] = mapped_column(String)
+    workspace_id: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String(16))
+    record: Mapped[dict[str, Any]] = mapped_column(_json())
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 postgres_url = postgres.postgres_url  # the session fixture, used through getfixturevalue
 
 SQL_BACKENDS = ["sqlite", "postgresql"]
-HEAD = "0003"
+HEAD = "0004"
 KNOWLEDGE_TABLES = {"knowledge_bases", "documents"}
 #: A fixed past instant, so that "updated later" is strict whatever the clock's resolution.
 PAST = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
