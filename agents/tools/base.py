@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 
 import jsonschema
 
@@ -32,9 +32,9 @@ class ToolArgumentsError(InvalidInputError):
 class BaseTool(ABC):
     """Subclass and set ``name``, ``description``, ``parameters``; implement ``run``."""
 
-    name: ClassVar[str] | str
-    description: ClassVar[str] | str
-    parameters: ClassVar[dict[str, Any]] | dict[str, Any] = {"type": "object", "properties": {}}
+    name: str
+    description: str
+    parameters: dict[str, Any] = {"type": "object", "properties": {}}  # noqa: RUF012
     timeout_s: float = 30.0
     #: Shown in the tool list: builtin, openapi, workflow, plugin.
     source: str = "builtin"
