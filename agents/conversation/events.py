@@ -85,6 +85,31 @@ class ErrorEvent(_Event):
     node_id: str | None = Field(default=None, description="The node that failed, if one did.")
 
 
+class ToolCallEvent(_Event):
+    """The model asked for a tool (sent before the tool runs)."""
+
+    type: Literal["tool_call"] = "tool_call"
+    message_id: str
+    call_id: str = Field(description="Pairs the call with its tool_result.")
+    name: str = Field(description="The tool (or workflow skill) called.")
+    arguments: Any = Field(description="The arguments as the model sent them.")
+    step: int = Field(description="The planner step (1-based).")
+
+
+class ToolResultEvent(_Event):
+    """A tool call's outcome, as handed back to the model."""
+
+    type: Literal["tool_result"] = "tool_result"
+    message_id: str
+    call_id: str
+    name: str
+    ok: bool = Field(description="False: the error below went back to the model.")
+    result: Any = Field(default=None, description="What the tool returned.")
+    error: dict[str, Any] | None = Field(default=None, description="{code, message} on failure.")
+    elapsed_ms: float = 0.0
+    step: int
+
+
 class _RunEvent(_Event):
     """A workflow run's event; ``conversation_id`` is empty for a run outside chat."""
 
@@ -151,6 +176,8 @@ Event = Annotated[
     | UsageEvent
     | ErrorEvent
     | MessageEnd
+    | ToolCallEvent
+    | ToolResultEvent
     | WorkflowStarted
     | NodeStarted
     | NodeFinished

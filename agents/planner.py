@@ -1,0 +1,322 @@
+"""The planner: the model decides, tools act, until the model answers.
+
+Each step sends the conversation and the tools to the engine. Two ways to ask:
+
+- ``native``: OpenAI ``tools``; the engine returns ``tool_calls`` (our llama.cpp server
+  emulates them with a JSON-schema grammar for models without a native format, so even
+  the tiny CPU model answers with a well-formed call);
+- ``json_schema``: for an engine without tool support, the planner itself constrains
+  the reply with ``response_format`` to ``{"tool": <name>, "arguments": {...}}`` or
+  ``{"answer": "..."}`` (one call per step).
+
+Several calls in one step run concurrently. A failed call — unknown tool, arguments
+that fail the tool's schema, the tool's own error, its timeout — becomes a result the
+model reads (``{"error": {"code", "message"}}``), never an exception. After
+``max_steps`` steps with tool calls and no answer, the turn ends with a clear message.
+A call identical to an earlier one (same tool, same arguments) is answered from the
+earlier result instead of running again, with a note that it was repeated.
+
+:meth:`Planner.run` yields :class:`PlannerOutput` items: ``text`` pieces of the answer
+(streamed), ``event`` (tool_call / tool_result events) and ``usage`` per model call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from agents.conversation.events import Event, ToolCallEvent, ToolResultEvent
+from agents.engine import (
+    ChatMessage,
+    ChatRequest,
+    EngineProtocol,
+    FunctionCall,
+    JsonSchemaFormat,
+    ResponseFormat,
+    ToolCall,
+    ToolDefinition,
+    Usage,
+    new_tool_call_id,
+)
+from agents.errors import ChorusError
+
+log = structlog.get_logger(__name__)
+STEP_LIMIT_REPLY = (
+    "I stopped after {steps} tool steps without reaching an answer. "
+    "Please rephrase or narrow the question."
+)
+
+
+class PlannerToolProtocol(Protocol):
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+    async def call(self, arguments: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class PlannerOutput:
+    kind: Literal["text", "event", "usage"]
+    text: str = ""
+    event: Event | None = None
+    usage: Usage | None = None
+
+
+@dataclass
+class _Call:
+    id: str
+    name: str
+    raw_arguments: str
+    arguments: Any = None
+    result: Any = None
+    error: dict[str, Any] | None = None
+    elapsed_ms: float = 0.0
+
+
+@dataclass
+class Planner:
+    engine: EngineProtocol
+    model: str
+    tools: Sequence[PlannerToolProtocol]
+    max_steps: int = 5
+    mode: Literal["native", "json_schema"] = "native"
+    temperature: float | None = None
+    max_tokens: int | None = None
+    result_chars: int = 4000
+    _seen: dict[str, Any] = field(default_factory=dict)
+
+    def _by_name(self) -> dict[str, PlannerToolProtocol]:
+        return {t.name: t for t in self.tools}
+
+    def definitions(self) -> list[ToolDefinition]:
+        return [
+            ToolDefinition.model_validate(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                    },
+                }
+            )  # fmt: skip
+            for t in self.tools
+        ]
+
+    def decision_schema(self) -> dict[str, Any]:
+        """json_schema mode: a tool call (arguments per the tool's schema) or an answer."""
+        calls = [
+            {
+                "type": "object",
+                "properties": {"tool": {"const": t.name}, "arguments": t.parameters},
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
+            for t in self.tools
+        ]
+        answer = {
+            "type": "object",
+            "properties": {"answer": {"type": "string"}},
+            "required": ["answer"],
+            "additionalProperties": False,
+        }
+        return {"anyOf": [*calls, answer]}
+
+    async def run(
+        self, messages: list[ChatMessage], *, conversation_id: str, message_id: str
+    ) -> AsyncIterator[PlannerOutput]:
+        history = list(messages)
+        if self.mode == "json_schema":
+            history = self._with_tool_guide(history)
+        for step in range(1, self.max_steps + 1):
+            calls: list[_Call] = []
+            async for item in self._ask(history, calls):
+                yield item
+            if not calls:
+                return
+            for call in calls:
+                yield PlannerOutput(
+                    "event",
+                    event=ToolCallEvent(
+                        conversation_id=conversation_id, message_id=message_id, call_id=call.id,
+                        name=call.name, arguments=_loads(call.raw_arguments), step=step,
+                    ),
+                )  # fmt: skip
+            await asyncio.gather(*(self._execute(call) for call in calls))
+            for call in calls:
+                yield PlannerOutput(
+                    "event",
+                    event=ToolResultEvent(
+                        conversation_id=conversation_id, message_id=message_id, call_id=call.id,
+                        name=call.name, ok=call.error is None, result=call.result,
+                        error=call.error, elapsed_ms=round(call.elapsed_ms, 3), step=step,
+                    ),
+                )  # fmt: skip
+            history += self._feedback(calls)
+        yield PlannerOutput("text", text=STEP_LIMIT_REPLY.format(steps=self.max_steps))
+
+    # -- asking the model ------------------------------------------------------------------
+
+    async def _ask(
+        self, history: list[ChatMessage], calls: list[_Call]
+    ) -> AsyncIterator[PlannerOutput]:
+        if self.mode == "json_schema":
+            request = ChatRequest(
+                model=self.model,
+                messages=history,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                response_format=ResponseFormat(
+                    type="json_schema",
+                    json_schema=JsonSchemaFormat.model_validate(
+                        {"name": "decision", "schema": self.decision_schema()}
+                    ),
+                ),
+            )
+            reply = await self.engine.chat(request)
+            if reply.usage is not None:
+                yield PlannerOutput("usage", usage=reply.usage)
+            text = reply.choices[0].message.content if reply.choices else ""
+            decision = _loads(text if isinstance(text, str) else "")
+            if isinstance(decision, dict) and "tool" in decision:
+                calls.append(
+                    _Call(new_tool_call_id(), str(decision["tool"]),
+                          json.dumps(decision.get("arguments", {})))
+                )  # fmt: skip
+            elif isinstance(decision, dict) and isinstance(decision.get("answer"), str):
+                yield PlannerOutput("text", text=decision["answer"])
+            else:
+                yield PlannerOutput("text", text=text if isinstance(text, str) else "")
+            return
+        request = ChatRequest(
+            model=self.model,
+            messages=history,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            tools=self.definitions() or None,
+            stream=True,
+        )
+        partial: dict[int, dict[str, str]] = {}
+        stream = self.engine.chat_stream(request)
+        try:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    yield PlannerOutput("usage", usage=chunk.usage)
+                if not chunk.choices:
+                    continue
+                delta = chunk.choices[0].delta
+                if delta.content:
+                    yield PlannerOutput("text", text=delta.content)
+                for tc in delta.tool_calls or []:
+                    slot = partial.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = tc.id or slot["id"]
+                    if tc.function is not None:
+                        slot["name"] += tc.function.name or ""
+                        slot["arguments"] += tc.function.arguments or ""
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        for index in sorted(partial):
+            slot = partial[index]
+            calls.append(_Call(slot["id"] or new_tool_call_id(), slot["name"], slot["arguments"]))
+
+    def _with_tool_guide(self, history: list[ChatMessage]) -> list[ChatMessage]:
+        guide = "You can use these tools. Reply with JSON: {\"tool\": name, \"arguments\": " \
+            "{...}} to call one, or {\"answer\": text} when you can answer.\n" + "\n".join(
+                f"- {t.name}: {t.description} Parameters: {json.dumps(t.parameters)}"
+                for t in self.tools
+            )  # fmt: skip
+        if history and history[0].role == "system" and isinstance(history[0].content, str):
+            return [ChatMessage(role="system", content=history[0].content + "\n\n" + guide),
+                    *history[1:]]  # fmt: skip
+        return [ChatMessage(role="system", content=guide), *history]
+
+    # -- running tools ---------------------------------------------------------------------
+
+    async def _execute(self, call: _Call) -> None:
+        started = time.perf_counter()
+        try:
+            call.arguments = json.loads(call.raw_arguments or "{}")
+        except ValueError as exc:
+            call.error = {"code": "tool_arguments_invalid",
+                          "message": f"the arguments are not JSON: {exc}"}  # fmt: skip
+            return
+        tool = self._by_name().get(call.name)
+        if tool is None:
+            known = ", ".join(sorted(self._by_name())) or "none"
+            message = f"there is no tool {call.name!r}; the tools are: {known}"
+            call.error = {"code": "tool_not_found", "message": message}
+            return
+        key = call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
+        if key in self._seen:
+            call.result = {"repeated": True, "note": "same call as before; its result was",
+                           "result": self._seen[key]}  # fmt: skip
+            return
+        try:
+            if not isinstance(call.arguments, dict):
+                raise ChorusError(
+                    "the arguments must be a JSON object", code="tool_arguments_invalid"
+                )
+            call.result = _jsonable(await tool.call(call.arguments))
+            self._seen[key] = call.result
+        except ChorusError as exc:
+            call.error = {"code": exc.code, "message": exc.message}
+        except Exception as exc:  # noqa: BLE001 - a tool bug is a result, not a crashed turn
+            log.exception("planner_tool_crashed", tool=call.name)
+            call.error = {"code": "tool_failed", "message": f"{type(exc).__name__}: {exc}"}
+        finally:
+            call.elapsed_ms = (time.perf_counter() - started) * 1000
+
+    def _feedback(self, calls: list[_Call]) -> list[ChatMessage]:
+        def content(call: _Call) -> str:
+            body = {"error": call.error} if call.error else {"result": call.result}
+            text = json.dumps(body, ensure_ascii=False, default=str)
+            if len(text) > self.result_chars:
+                text = text[: self.result_chars] + "…(truncated)"
+            return text
+
+        if self.mode == "json_schema":
+            lines = [f"Result of {c.name}: {content(c)}" for c in calls]
+            return [
+                ChatMessage(role="assistant", content=json.dumps(
+                    {"tool": calls[0].name, "arguments": _loads(calls[0].raw_arguments)})),
+                ChatMessage(role="user", content="\n".join(lines)),
+            ]  # fmt: skip
+        messages = [
+            ChatMessage(
+                role="assistant",
+                content=None,
+                tool_calls=[
+                    ToolCall(
+                        id=c.id,
+                        function=FunctionCall(name=c.name, arguments=c.raw_arguments or "{}"),
+                    )
+                    for c in calls
+                ],
+            )
+        ]
+        messages += [ChatMessage(role="tool", tool_call_id=c.id, content=content(c)) for c in calls]
+        return messages
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return str(value)
