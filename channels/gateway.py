@@ -94,31 +94,14 @@ async def _knowledge_service(settings: ChorusSettings, app_name: str) -> Knowled
 async def _workflow_service(
     settings: ChorusSettings, app_name: str, knowledge: KnowledgeService
 ) -> Any:
-    from agents.workflows.sandbox import CodeSandbox, SandboxLimits
-    from cluster.store import SqlWorkflowStore
-    from cluster.workflows.workflow_service import SandboxCodeRunner, WorkflowService
+    from cluster.workflows.factory import build_workflow_service
 
-    store = SqlWorkflowStore(settings.resolved_database_url())
-    await store.start()
     models = {e.name: deployment_name(e.name) for e in settings.engines}
-    sandbox = CodeSandbox(
-        scratch_root=settings.data_dir / "sandbox",
-        allow_unisolated=settings.code_sandbox_unisolated,
-        python_packages=tuple(settings.code_python_packages),
+    service = build_workflow_service(
+        settings, engine_for_model(models, app_name), retriever=knowledge.retriever
     )
-    limits = SandboxLimits(
-        cpu_seconds=settings.code_cpu_seconds,
-        memory_mb=settings.code_memory_mb,
-        wall_seconds=settings.code_wall_seconds,
-    )
-    return WorkflowService(
-        store,
-        engine_for=engine_for_model(models, app_name),
-        default_model=settings.engines[0].name,
-        retriever=knowledge.retriever,
-        code=SandboxCodeRunner(sandbox, limits),
-        http=GuardedFetcher(OutboundPolicy(allow_hosts=settings.outbound_allow_hosts)),
-    )
+    await service.start()
+    return service
 
 
 async def _node_metrics() -> str:

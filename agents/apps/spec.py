@@ -101,6 +101,17 @@ class RetrievalSpec(_Spec):
     )
 
 
+class PlannerSpec(_Spec):
+    max_steps: int = Field(
+        default=5, ge=1, le=20, description="Model calls with tool use before the turn ends."
+    )
+    mode: Literal["native", "json_schema"] = Field(
+        default="native",
+        description="native: OpenAI tool calls (emulated by our engines for small models); "
+        "json_schema: the planner constrains replies itself (engines without tool support).",
+    )
+
+
 class AppSpec(_Spec):
     """A chat app. The draft and every published version are one of these."""
 
@@ -141,6 +152,10 @@ class AppSpec(_Spec):
     tools: list[str] = Field(default_factory=list, description="Tool ids the model may call.")
     workflows: list[str] = Field(
         default_factory=list, description="Workflow ids the model may call as skills."
+    )
+    planner: PlannerSpec = Field(
+        default_factory=PlannerSpec,
+        description="How the model uses tools and workflows (when the app has any).",
     )
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import structlog
 
@@ -39,10 +39,11 @@ from agents.conversation.records import (
     TurnUsage,
 )
 from agents.conversation.store import ConversationStoreProtocol, new_id
-from agents.engine import ChatMessage, ChatRequest, EngineProtocol, ResponseFormat
+from agents.engine import ChatMessage, ChatRequest, EngineProtocol, ResponseFormat, Usage
 from agents.errors import ChorusError
 from agents.knowledge.index import SearchOptions
 from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol, context_block
+from agents.planner import Planner, PlannerToolProtocol
 
 log = structlog.get_logger(__name__)
 
@@ -64,16 +65,25 @@ class ConversationState:
         return self.messages[-1].seq + 1 if self.messages else 0
 
 
+class AppToolsProtocol(Protocol):
+    async def tools_for(self, spec: AppSpec, workspace_id: str) -> list[PlannerToolProtocol]:
+        """The tools and workflow skills ``spec`` selects; raises NotFoundError naming
+        an unknown one."""
+        ...
+
+
 class TurnRunner:
     def __init__(
         self,
         engine: EngineProtocol,
         store: ConversationStoreProtocol,
         retriever: RetrieverProtocol | None = None,
+        tools: AppToolsProtocol | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.retriever = retriever
+        self.tools = tools
 
     async def run(
         self, state: ConversationState, text: str, turn_id: str | None = None
@@ -169,33 +179,22 @@ class TurnRunner:
             prompt = await self._prompt(state, turn_id, knowledge)
             # The prompt record is written while the model works (awaited before the end).
             recorded = asyncio.ensure_future(self._record(state, turn_id, "answer", prompt))
-            request = ChatRequest(
-                model=spec.model.model,
-                messages=prompt,
-                temperature=spec.model.temperature,
-                top_p=spec.model.top_p,
-                max_tokens=spec.model.max_tokens,
-                stream=True,
-            )
-            stream = self.engine.chat_stream(request)
-            try:
-                async for chunk in stream:
-                    if chunk.usage is not None:
-                        usage.prompt_tokens = chunk.usage.prompt_tokens
-                        usage.completion_tokens = chunk.usage.completion_tokens
-                    if not chunk.choices or not chunk.choices[0].delta.content:
-                        continue
+            async for piece in self._answer(state, prompt, answer.id):
+                if isinstance(piece, str):
                     if first_token is None:
                         first_token = time.perf_counter()
-                    safe = masker.feed(chunk.choices[0].delta.content)
+                    safe = masker.feed(piece)
                     if safe:
                         parts.append(safe)
                         yield Delta(conversation_id=conv.id, message_id=answer.id, content=safe)
-                    if state.cancel.is_set():
-                        status = "stopped"
-                        break
-            finally:
-                await stream.aclose()  # type: ignore[attr-defined]
+                elif isinstance(piece, Usage):
+                    usage.prompt_tokens += piece.prompt_tokens
+                    usage.completion_tokens += piece.completion_tokens
+                else:
+                    yield piece
+                if state.cancel.is_set():
+                    status = "stopped"
+                    break
         except ChorusError as exc:
             status = "failed"
             answer.error = {"code": exc.code, "message": exc.message}
@@ -244,6 +243,53 @@ class TurnRunner:
                     conversation_id=conv.id, message_id=answer.id, questions=questions
                 )
         yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status=status)
+
+    async def _answer(
+        self, state: ConversationState, prompt: list[ChatMessage], message_id: str
+    ) -> AsyncIterator[str | Usage | Event]:
+        """The answer as text pieces, usage per model call, and (with tools) the
+        planner's tool_call / tool_result events."""
+        spec = state.spec
+        if (spec.tools or spec.workflows) and self.tools is not None:
+            tools = await self.tools.tools_for(spec, state.record.workspace_id)
+            planner = Planner(
+                self.engine,
+                spec.model.model,
+                tools,
+                max_steps=spec.planner.max_steps,
+                mode=spec.planner.mode,
+                temperature=spec.model.temperature,
+                max_tokens=spec.model.max_tokens,
+            )
+            outputs = planner.run(prompt, conversation_id=state.record.id, message_id=message_id)
+            try:
+                async for out in outputs:
+                    if out.kind == "text":
+                        yield out.text
+                    elif out.kind == "usage" and out.usage is not None:
+                        yield out.usage
+                    elif out.event is not None:
+                        yield out.event
+            finally:
+                await outputs.aclose()  # type: ignore[attr-defined]
+            return
+        request = ChatRequest(
+            model=spec.model.model,
+            messages=prompt,
+            temperature=spec.model.temperature,
+            top_p=spec.model.top_p,
+            max_tokens=spec.model.max_tokens,
+            stream=True,
+        )
+        stream = self.engine.chat_stream(request)
+        try:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    yield chunk.usage
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
 
     async def _retrieve(self, state: ConversationState, text: str) -> list[RetrievedChunk]:
         if self.retriever is None:

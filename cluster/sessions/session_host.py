@@ -17,7 +17,7 @@ from agents.conversation import memory
 from agents.conversation.events import ConversationStarted, ErrorEvent, Event
 from agents.conversation.records import ConversationRecord, MessageRecord
 from agents.conversation.store import ConversationStoreProtocol, new_id
-from agents.conversation.turn import ConversationState, TurnRunner
+from agents.conversation.turn import AppToolsProtocol, ConversationState, TurnRunner
 from agents.engine import EngineProtocol
 from agents.errors import ChorusError, InvalidInputError
 from agents.knowledge.retriever import RetrieverProtocol
@@ -32,11 +32,13 @@ class SessionHost:
         engine_for: Callable[[str], EngineProtocol],
         capacity: int = 10_000,
         retriever: RetrieverProtocol | None = None,
+        tools: AppToolsProtocol | None = None,
     ) -> None:
         self.store = store
         self.engine_for = engine_for
         self.capacity = capacity
         self.retriever = retriever
+        self.tools = tools
         self._live: OrderedDict[str, ConversationState] = OrderedDict()
 
     # -- lifecycle of states ------------------------------------------------------------
@@ -186,7 +188,9 @@ class SessionHost:
             return
         state.busy = True
         try:
-            runner = TurnRunner(self.engine_for(state.spec.model.model), self.store, self.retriever)
+            runner = TurnRunner(
+                self.engine_for(state.spec.model.model), self.store, self.retriever, self.tools
+            )
             async for event in runner.run(state, text, turn_id):
                 if event.type == "message_end":
                     # Everything is stored by now: the next message may come right away.

@@ -46,13 +46,19 @@ class SessionShard(SessionHost):
         structlog.contextvars.bind_contextvars(shard=name)
         self._knowledge_store: Any = None
         retriever = None
+        tools = None
+        engine_for = engine_for_model(models, app_name)
         if settings is not None:
+            from cluster.tools.app_tools import AppTools
+
             retriever = self._retriever(settings, app_name)
+            tools = AppTools(settings, engine_for, retriever)
         super().__init__(
             SqlConversationStore(database_url),
-            engine_for_model(models, app_name),
+            engine_for,
             capacity,
             retriever=retriever,
+            tools=tools,
         )
         self.name = name
         self._opened: asyncio.Task[None] | None = None

@@ -46,6 +46,12 @@ class WorkflowService:
         self._http = http
         self._tools = tools
 
+    async def start(self) -> None:
+        """Open the store (SQL stores connect and migrate on start)."""
+        start = getattr(self.store, "start", None)
+        if start is not None:
+            await start()
+
     def services(self, workspace_id: str) -> WorkflowServices:
         return WorkflowServices(
             engine_for=self._engine_for,

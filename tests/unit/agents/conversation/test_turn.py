@@ -214,3 +214,53 @@ async def test_knowledge_without_a_retriever_is_a_typed_error() -> None:
     events = await run(runner, state, "hi")
     assert events[-2].type == "error" and events[-2].code == "knowledge_unavailable"
     assert events[-1].status == "failed"
+
+
+class AppTools:
+    """The app's selected tools, as the cluster's provider resolves them."""
+
+    def __init__(self) -> None:
+        from agents.tools.builtin import CalculatorTool
+
+        self.available = {"calculator": CalculatorTool()}
+        self.asked: list[tuple[list[str], str]] = []
+
+    async def tools_for(self, spec: AppSpec, workspace_id: str) -> list:  # type: ignore[type-arg]
+        from agents.errors import NotFoundError
+
+        self.asked.append((spec.tools, workspace_id))
+        missing = [t for t in spec.tools if t not in self.available]
+        if missing:
+            raise NotFoundError(f"no tool named {missing[0]!r}", code="tool_not_found")
+        return [self.available[t] for t in spec.tools]
+
+
+async def test_an_app_with_tools_plans_calls_and_streams_their_events() -> None:
+    engine = ScriptedEngine(
+        [ScriptedReply(tool_calls=[("calculator", {"expression": "19 * 21"})]), "It is 399."]
+    )
+    store = InMemoryConversationStore()
+    app = await store.create_app(WS, AppSpec.model_validate({"name": "t", "tools": ["calculator"]}))
+    conv = await store.create_conversation(
+        ConversationRecord(id="c1", workspace_id=WS, app_id=app.id)
+    )
+    state = ConversationState(
+        record=conv, spec=app.draft, messages=[], summary=None,
+        tokens=memory.TokenCache(engine.count_tokens),
+    )  # fmt: skip
+    tools = AppTools()
+    runner = TurnRunner(engine, store, tools=tools)
+    events = await run(runner, state, "what is 19 times 21?")
+    kinds = [e.type for e in events]
+    assert kinds.index("tool_call") < kinds.index("tool_result") < kinds.index("delta")
+    result = next(e for e in events if e.type == "tool_result")
+    assert result.ok and result.result["result"] == 399
+    stored = await store.list_messages(WS, "c1")
+    assert stored[1].content == "It is 399." and stored[1].status == "complete"
+    assert stored[1].usage is not None and stored[1].usage.completion_tokens > 3  # two calls
+    assert tools.asked == [(["calculator"], WS)]
+
+    state.spec = AppSpec.model_validate({"name": "t", "tools": ["nope"]})
+    failed = await run(runner, state, "again")
+    error = next(e for e in failed if e.type == "error")
+    assert error.code == "tool_not_found" and failed[-1].status == "failed"

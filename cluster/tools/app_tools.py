@@ -1,0 +1,66 @@
+"""The tools an app's planner gets: the built-ins (and the workspace's own OpenAPI tools
+when a tool service is given) selected by name in ``AppSpec.tools``, the knowledge
+search over the app's bases, and each workflow in ``AppSpec.workflows`` as a tool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from agents.apps.spec import AppSpec
+from agents.conversation.events import Event
+from agents.tools.base import BaseTool
+from agents.tools.builtin import KnowledgeSearchTool, WorkflowTool, builtin_tools
+from agents.tools.registry import ToolRegistry
+from cluster.settings import ChorusSettings
+from cluster.workflows.factory import build_workflow_service, code_runner, guard
+
+
+class AppTools:
+    def __init__(
+        self,
+        settings: ChorusSettings,
+        engine_for: Callable[[str], Any],
+        retriever: Any = None,
+        tool_service: Any = None,
+    ) -> None:
+        self.retriever = retriever
+        self.tool_service = tool_service
+        self.builtins = ToolRegistry(
+            builtin_tools(http=guard(settings), code=code_runner(settings))
+        ).freeze()
+        self.workflows = build_workflow_service(settings, engine_for, retriever, tools=None)
+        self._started: asyncio.Task[None] | None = None
+
+    async def _ready(self) -> None:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self.workflows.start())
+        await self._started
+
+    async def registry(self, workspace_id: str) -> ToolRegistry:
+        if self.tool_service is not None:
+            return await self.tool_service.tools_for(workspace_id)  # type: ignore[no-any-return]
+        return self.builtins
+
+    async def tools_for(self, spec: AppSpec, workspace_id: str) -> list[BaseTool]:
+        registry = await self.registry(workspace_id)
+        extra: list[BaseTool] = []
+        if self.retriever is not None and "search_knowledge" in spec.tools:
+            extra.append(KnowledgeSearchTool(self.retriever, workspace_id, spec.knowledge_bases))
+        if extra:
+            registry = registry.with_extra(extra)
+        tools = [registry.get(name) for name in spec.tools]
+        if spec.workflows:
+            await self._ready()
+
+            def runner(ws: str) -> Callable[[str, dict[str, Any]], AsyncIterator[Event]]:
+                def run(workflow_id: str, inputs: dict[str, Any]) -> AsyncIterator[Event]:
+                    return self.workflows.run(ws, workflow_id, inputs)
+
+                return run
+
+            for workflow_id in spec.workflows:
+                record = await self.workflows.store.get_workflow(workspace_id, workflow_id)
+                tools.append(WorkflowTool(workflow_id, record.spec, runner(workspace_id)))
+        return tools
