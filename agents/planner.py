@@ -38,8 +38,10 @@ from agents.engine import (
     EngineProtocol,
     FunctionCall,
     JsonSchemaFormat,
+    NamedToolChoice,
     ResponseFormat,
     ToolCall,
+    ToolChoice,
     ToolDefinition,
     Usage,
     new_tool_call_id,
@@ -90,6 +92,8 @@ class Planner:
     temperature: float | None = None
     max_tokens: int | None = None
     result_chars: int = 4000
+    #: The first step only: "auto", "required" (some tool), or a tool's name.
+    first_tool_choice: str = "auto"
     _seen: dict[str, Any] = field(default_factory=dict)
 
     def _by_name(self) -> dict[str, PlannerToolProtocol]:
@@ -110,17 +114,21 @@ class Planner:
             for t in self.tools
         ]
 
-    def decision_schema(self) -> dict[str, Any]:
-        """json_schema mode: a tool call (arguments per the tool's schema) or an answer."""
+    def decision_schema(self, choice: str = "auto") -> dict[str, Any]:
+        """json_schema mode: a tool call (arguments per the tool's schema) or an answer;
+        ``choice`` "required" drops the answer, a tool's name keeps only that tool."""
+        tools = [t for t in self.tools if choice in ("auto", "required", t.name)]
         calls = [
             {
                 "type": "object",
-                "properties": {"tool": {"const": t.name}, "arguments": t.parameters},
+                "properties": {"tool": {"enum": [t.name]}, "arguments": t.parameters},
                 "required": ["tool", "arguments"],
                 "additionalProperties": False,
             }
-            for t in self.tools
+            for t in tools
         ]
+        if choice != "auto":
+            return {"anyOf": calls}
         answer = {
             "type": "object",
             "properties": {"answer": {"type": "string"}},
@@ -137,7 +145,8 @@ class Planner:
             history = self._with_tool_guide(history)
         for step in range(1, self.max_steps + 1):
             calls: list[_Call] = []
-            async for item in self._ask(history, calls):
+            choice = self.first_tool_choice if step == 1 else "auto"
+            async for item in self._ask(history, calls, choice):
                 yield item
             if not calls:
                 return
@@ -165,7 +174,7 @@ class Planner:
     # -- asking the model ------------------------------------------------------------------
 
     async def _ask(
-        self, history: list[ChatMessage], calls: list[_Call]
+        self, history: list[ChatMessage], calls: list[_Call], choice: str = "auto"
     ) -> AsyncIterator[PlannerOutput]:
         if self.mode == "json_schema":
             request = ChatRequest(
@@ -176,7 +185,7 @@ class Planner:
                 response_format=ResponseFormat(
                     type="json_schema",
                     json_schema=JsonSchemaFormat.model_validate(
-                        {"name": "decision", "schema": self.decision_schema()}
+                        {"name": "decision", "schema": self.decision_schema(choice)}
                     ),
                 ),
             )
@@ -201,6 +210,7 @@ class Planner:
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             tools=self.definitions() or None,
+            tool_choice=self._tool_choice(choice) if self.tools else None,
             stream=True,
         )
         partial: dict[int, dict[str, str]] = {}
@@ -226,6 +236,12 @@ class Planner:
             slot = partial[index]
             calls.append(_Call(slot["id"] or new_tool_call_id(), slot["name"], slot["arguments"]))
 
+    @staticmethod
+    def _tool_choice(choice: str) -> ToolChoice:
+        if choice in ("auto", "required"):
+            return choice  # type: ignore[return-value]
+        return NamedToolChoice.model_validate({"type": "function", "function": {"name": choice}})
+
     def _with_tool_guide(self, history: list[ChatMessage]) -> list[ChatMessage]:
         guide = "You can use these tools. Reply with JSON: {\"tool\": name, \"arguments\": " \
             "{...}} to call one, or {\"answer\": text} when you can answer.\n" + "\n".join(
@@ -242,7 +258,7 @@ class Planner:
     async def _execute(self, call: _Call) -> None:
         started = time.perf_counter()
         try:
-            call.arguments = json.loads(call.raw_arguments or "{}")
+            call.arguments = json.loads(call.raw_arguments or "{}", strict=False)
         except ValueError as exc:
             call.error = {"code": "tool_arguments_invalid",
                           "message": f"the arguments are not JSON: {exc}"}  # fmt: skip
@@ -307,7 +323,7 @@ class Planner:
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)  # grammar output may hold raw newlines
     except (TypeError, ValueError):
         return text
 

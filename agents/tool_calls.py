@@ -127,7 +127,8 @@ def parse_reply(text: str, request: ChatRequest) -> tuple[str | None, list[ToolC
     Raises :class:`UpstreamError` when the engine ignored the schema.
     """
     try:
-        data = json.loads(text)
+        # llama.cpp's JSON grammar lets raw control characters (newlines) into strings
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise UpstreamError(
             "the model's tool-call reply is not valid JSON", details={"reply": text[:500]}

@@ -110,6 +110,12 @@ class PlannerSpec(_Spec):
         description="native: OpenAI tool calls (emulated by our engines for small models); "
         "json_schema: the planner constrains replies itself (engines without tool support).",
     )
+    first_tool_choice: str = Field(
+        default="auto",
+        description="First step only: 'auto' (the model decides), 'required' (it must call "
+        "a tool), or a tool's name (it must call that one).",
+        min_length=1,
+    )
 
 
 class AppSpec(_Spec):

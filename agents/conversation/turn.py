@@ -258,6 +258,7 @@ class TurnRunner:
                 tools,
                 max_steps=spec.planner.max_steps,
                 mode=spec.planner.mode,
+                first_tool_choice=spec.planner.first_tool_choice,
                 temperature=spec.model.temperature,
                 max_tokens=spec.model.max_tokens,
             )

@@ -159,7 +159,7 @@ class LlamaCppRunner:
             params["seed"] = request.seed
         schema = request.response_format.output_schema() if request.response_format else None
         if schema is not None:
-            params["grammar"] = _grammar(json.dumps(schema, sort_keys=True))
+            params["grammar"] = _grammar(json.dumps(_grammar_schema(schema), sort_keys=True))
         return params, len(tokens)
 
     def completion_tokens(self, text: str) -> int:
@@ -247,6 +247,28 @@ class LlamaCppRunner:
             finally:
                 cancelled.set()
                 await asyncio.to_thread(worker.join)
+
+
+#: llama.cpp spells a string's maxLength out as that many nested optional characters; past
+#: this length the grammar gets huge and slow, so the limit is left to the caller to check.
+GRAMMAR_MAX_LENGTH = 128
+
+
+def _grammar_schema(schema: Any) -> Any:
+    """``schema`` without string length limits over GRAMMAR_MAX_LENGTH."""
+    if isinstance(schema, dict):
+        return {
+            key: _grammar_schema(value)
+            for key, value in schema.items()
+            if not (
+                key in ("maxLength", "minLength")
+                and isinstance(value, int)
+                and value > GRAMMAR_MAX_LENGTH
+            )
+        }
+    if isinstance(schema, list):
+        return [_grammar_schema(item) for item in schema]
+    return schema
 
 
 @lru_cache(maxsize=64)

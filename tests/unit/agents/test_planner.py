@@ -145,6 +145,6 @@ async def test_json_schema_mode_for_engines_without_tools() -> None:
     first = engine.requests[0]
     assert first.tools is None and first.response_format.type == "json_schema"
     schema = first.response_format.json_schema.schema_
-    assert {"const": "calculator"} in [b["properties"].get("tool") for b in schema["anyOf"]]
+    assert {"enum": ["calculator"]} in [b["properties"].get("tool") for b in schema["anyOf"]]
     assert "calculator" in first.messages[0].content  # the tools are described
     assert "Result of calculator" in engine.requests[1].messages[-1].content
