@@ -20,7 +20,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from agents.engine import ChatRequest
-from channels import knowledge_api, metrics, rest_api, workflow_api
+from channels import knowledge_api, metrics, rest_api, tools_api, workflow_api
 from channels.app_completions import PREFIX as APP_PREFIX
 from channels.app_completions import AppCompletions
 from channels.errors import install_error_handlers
@@ -52,6 +52,7 @@ install_error_handlers(app)
 app.include_router(rest_api.router)
 app.include_router(knowledge_api.router)
 app.include_router(workflow_api.router)
+app.include_router(tools_api.router)
 
 
 @app.middleware("http")
@@ -91,14 +92,26 @@ async def _knowledge_service(settings: ChorusSettings, app_name: str) -> Knowled
     return KnowledgeService(store, index, retriever, worker, guard, settings.max_upload_bytes)
 
 
+async def _tool_service(settings: ChorusSettings) -> Any:
+    from cluster.tools.factory import build_tool_service
+
+    service = build_tool_service(settings)
+    await service.store.start()
+    return service
+
+
 async def _workflow_service(
-    settings: ChorusSettings, app_name: str, knowledge: KnowledgeService
+    settings: ChorusSettings, app_name: str, knowledge: KnowledgeService, tools: Any
 ) -> Any:
     from cluster.workflows.factory import build_workflow_service
 
     models = {e.name: deployment_name(e.name) for e in settings.engines}
     service = build_workflow_service(
-        settings, engine_for_model(models, app_name), retriever=knowledge.retriever
+        settings,
+        engine_for_model(models, app_name),
+        retriever=knowledge.retriever,
+        tools=tools.builtins,
+        tools_for=tools.tools_for,
     )
     await service.start()
     return service
@@ -142,7 +155,8 @@ class Gateway:
 
         app_name = serve.get_replica_context().app_name
         self.knowledge = await _knowledge_service(settings, app_name)
-        self.workflows = await _workflow_service(settings, app_name, self.knowledge)
+        self.tools = await _tool_service(settings)
+        self.workflows = await _workflow_service(settings, app_name, self.knowledge, self.tools)
         self.sessions = SessionRouter(
             shards=settings.session_shards,
             database_url=database_url,
@@ -154,7 +168,12 @@ class Gateway:
         )
         self.apps = AppCompletions(self.store, self.sessions)
         app.state.services = rest_api.Services(
-            self.store, self.sessions, settings, knowledge=self.knowledge, workflows=self.workflows
+            self.store,
+            self.sessions,
+            settings,
+            knowledge=self.knowledge,
+            workflows=self.workflows,
+            tools=self.tools,
         )
 
     @app.get("/healthz", summary="Liveness and model readiness")

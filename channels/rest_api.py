@@ -33,6 +33,7 @@ class Services:
     settings: ChorusSettings
     knowledge: Any = None  # cluster.knowledge.knowledge_service.KnowledgeService
     workflows: Any = None  # cluster.workflows.workflow_service.WorkflowService
+    tools: Any = None  # cluster.tools.tool_service.ToolService
 
 
 def services(request: Request) -> Services:

@@ -50,9 +50,10 @@ class SessionShard(SessionHost):
         engine_for = engine_for_model(models, app_name)
         if settings is not None:
             from cluster.tools.app_tools import AppTools
+            from cluster.tools.factory import build_tool_service
 
             retriever = self._retriever(settings, app_name)
-            tools = AppTools(settings, engine_for, retriever)
+            tools = AppTools(settings, engine_for, retriever, build_tool_service(settings))
         super().__init__(
             SqlConversationStore(database_url),
             engine_for,

@@ -30,16 +30,25 @@ class AppTools:
         self.builtins = ToolRegistry(
             builtin_tools(http=guard(settings), code=code_runner(settings))
         ).freeze()
-        self.workflows = build_workflow_service(settings, engine_for, retriever, tools=None)
+        tools_for = tool_service.tools_for if tool_service is not None else None
+        self.workflows = build_workflow_service(
+            settings, engine_for, retriever, tools=self.builtins, tools_for=tools_for
+        )
         self._started: asyncio.Task[None] | None = None
+
+    async def _start(self) -> None:
+        await self.workflows.start()
+        if self.tool_service is not None:
+            await self.tool_service.store.start()
 
     async def _ready(self) -> None:
         if self._started is None:
-            self._started = asyncio.ensure_future(self.workflows.start())
+            self._started = asyncio.ensure_future(self._start())
         await self._started
 
     async def registry(self, workspace_id: str) -> ToolRegistry:
         if self.tool_service is not None:
+            await self._ready()
             return await self.tool_service.tools_for(workspace_id)  # type: ignore[no-any-return]
         return self.builtins
 
@@ -52,7 +61,7 @@ class AppTools:
             registry = registry.with_extra(extra)
         tools = [registry.get(name) for name in spec.tools]
         if spec.workflows:
-            await self._ready()
+            await self._ready()  # the workflow store
 
             def runner(ws: str) -> Callable[[str, dict[str, Any]], AsyncIterator[Event]]:
                 def run(workflow_id: str, inputs: dict[str, Any]) -> AsyncIterator[Event]:

@@ -35,6 +35,7 @@ def build_workflow_service(
     engine_for: Callable[[str], Any],
     retriever: Any = None,
     tools: Any = None,
+    tools_for: Any = None,
 ) -> WorkflowService:
     """The service over a SQL store that is not started yet (``await service.start()``)."""
     from cluster.store import SqlWorkflowStore
@@ -47,4 +48,5 @@ def build_workflow_service(
         code=code_runner(settings),
         http=guard(settings),
         tools=tools,
+        tools_for=tools_for,
     )

@@ -9,7 +9,7 @@ is stored with its node records.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -37,6 +37,7 @@ class WorkflowService:
         code: CodeRunnerProtocol | None = None,
         http: Any = None,
         tools: ToolLookupProtocol | None = None,
+        tools_for: Callable[[str], Awaitable[ToolLookupProtocol]] | None = None,
     ) -> None:
         self.store = store
         self._engine_for = engine_for
@@ -45,6 +46,7 @@ class WorkflowService:
         self._code = code
         self._http = http
         self._tools = tools
+        self._tools_for = tools_for
 
     async def start(self) -> None:
         """Open the store (SQL stores connect and migrate on start)."""
@@ -52,14 +54,16 @@ class WorkflowService:
         if start is not None:
             await start()
 
-    def services(self, workspace_id: str) -> WorkflowServices:
+    def services(
+        self, workspace_id: str, tools: ToolLookupProtocol | None = None
+    ) -> WorkflowServices:
         return WorkflowServices(
             engine_for=self._engine_for,
             default_model=self._default_model,
             retriever=self._retriever,
             code=self._code,
             http=self._http,
-            tools=self._tools,
+            tools=tools or self._tools,
             workspace_id=workspace_id,
         )
 
@@ -92,7 +96,8 @@ class WorkflowService:
         workflow stored before a change made it invalid fails with workflow_invalid."""
         record = await self.store.get_workflow(workspace_id, workflow_id)
         compiled = compile_workflow(record.spec)
-        engine = WorkflowEngine(self.services(workspace_id), self.store)
+        tools = await self._tools_for(workspace_id) if self._tools_for is not None else None
+        engine = WorkflowEngine(self.services(workspace_id, tools), self.store)
         async for event in engine.run(
             compiled,
             inputs,

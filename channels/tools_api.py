@@ -1,0 +1,82 @@
+"""The REST API for tools (``/api/tools``): the tools a workspace can use, and its custom
+tool providers imported from OpenAPI documents. Secrets go in, never out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from agents.tools.openapi import ToolAuth
+from channels.rest_api import Workspace, services
+from cluster.tools.tool_service import MAX_SPEC_BYTES
+
+router = APIRouter(prefix="/api/tools", tags=["tools"])
+
+
+class OpenApiImportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="The provider's display name.")
+    spec: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SPEC_BYTES,
+        description="The OpenAPI 3 document (JSON or YAML text).",
+    )
+    url: str | None = Field(
+        default=None, min_length=1, description="Where to fetch the document instead."
+    )
+    auth: ToolAuth = Field(default_factory=ToolAuth, description="How the secret is sent.")
+    secret: SecretStr | None = Field(
+        default=None, description="The API key or token; stored encrypted, never shown."
+    )
+    base_url: str | None = Field(
+        default=None, description="Call this URL instead of the document's servers."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OpenApiImportBody:
+        if (self.spec is None) == (self.url is None):
+            raise ValueError("give either spec (the document's text) or url")
+        return self
+
+
+def _tools(request: Request) -> Any:
+    return services(request).tools
+
+
+@router.get("", summary="The tools the workspace can use, with their schemas")
+async def list_tools(request: Request, workspace: str = Workspace) -> Any:
+    return {"data": await _tools(request).list_tools(workspace)}
+
+
+@router.post("/openapi", status_code=201, summary="Import tools from an OpenAPI 3 document")
+async def import_openapi(
+    body: OpenApiImportBody, request: Request, workspace: str = Workspace
+) -> Any:
+    record, report = await _tools(request).import_openapi(
+        workspace,
+        body.name,
+        spec=body.spec,
+        url=body.url,
+        auth=body.auth,
+        secret=body.secret.get_secret_value() if body.secret is not None else None,
+        base_url=body.base_url,
+    )
+    return {"provider": record.summary(), "report": report.model_dump(mode="json")}
+
+
+@router.get("/providers", summary="List the workspace's tool providers")
+async def list_providers(request: Request, workspace: str = Workspace) -> Any:
+    records = await _tools(request).store.list_providers(workspace)
+    return {"data": [r.summary() for r in records]}
+
+
+@router.delete("/providers/{provider_id}", status_code=204, summary="Delete a tool provider")
+async def delete_provider(
+    provider_id: str, request: Request, workspace: str = Workspace
+) -> Response:
+    await _tools(request).delete_provider(workspace, provider_id)
+    return Response(status_code=204)
