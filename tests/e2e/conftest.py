@@ -31,6 +31,31 @@ def server_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chorus-data")
 
 
+_OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "Zoo API", "version": "1"},
+    "servers": [{"url": "/"}],
+    "paths": {
+        "/api/weather": {
+            "get": {
+                "operationId": "zoo_weather",
+                "summary": "Temperatures at the zoo",
+                "parameters": [{"name": "city", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
+        "/api/echo": {
+            "post": {
+                "operationId": "zoo_echo",
+                "summary": "Echo a JSON body",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
+    },
+}
+
+
 class _Site(BaseHTTPRequestHandler):
     """A small website of the tests' own, reached only through the outbound allowlist."""
 
@@ -58,6 +83,9 @@ class _Site(BaseHTTPRequestHandler):
         self._json(200, {"body": body, "auth": self.headers.get("Authorization")})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path == "/openapi.json":
+            self._json(200, _OPENAPI)
+            return
         if self.path.startswith("/api/weather"):
             self._json(200, {"city": "Zorblax", "temps": [3, 5, 10]})
             return
