@@ -95,11 +95,17 @@ class Planner:
     #: The first step only: "auto", "required" (some tool), or a tool's name.
     first_tool_choice: str = "auto"
     _seen: dict[str, Any] = field(default_factory=dict)
+    _definitions: list[ToolDefinition] | None = None
 
     def _by_name(self) -> dict[str, PlannerToolProtocol]:
         return {t.name: t for t in self.tools}
 
     def definitions(self) -> list[ToolDefinition]:
+        if self._definitions is None:
+            self._definitions = self._build_definitions()
+        return self._definitions
+
+    def _build_definitions(self) -> list[ToolDefinition]:
         return [
             ToolDefinition.model_validate(
                 {

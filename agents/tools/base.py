@@ -47,7 +47,10 @@ class BaseTool(ABC):
         """``arguments`` validated against the schema; ToolArgumentsError names the field."""
         if not isinstance(arguments, dict):
             raise ToolArgumentsError(f"{self.name}: arguments must be a JSON object")
-        validator = jsonschema.Draft202012Validator(self.parameters)
+        validator = self.__dict__.get("_validator")
+        if validator is None:  # built once per tool: compiling a schema is the slow part
+            validator = jsonschema.Draft202012Validator(self.parameters)
+            self.__dict__["_validator"] = validator
         errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
         if errors:
             err = errors[0]
