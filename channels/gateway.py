@@ -20,7 +20,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from agents.engine import ChatRequest
-from channels import knowledge_api, metrics, rest_api, tools_api, workflow_api
+from channels import crews_api, knowledge_api, metrics, rest_api, tools_api, workflow_api
 from channels.app_completions import PREFIX as APP_PREFIX
 from channels.app_completions import AppCompletions
 from channels.errors import install_error_handlers
@@ -53,6 +53,7 @@ app.include_router(rest_api.router)
 app.include_router(knowledge_api.router)
 app.include_router(workflow_api.router)
 app.include_router(tools_api.router)
+app.include_router(crews_api.router)
 
 
 @app.middleware("http")
@@ -98,6 +99,23 @@ async def _tool_service(settings: ChorusSettings) -> Any:
     service = build_tool_service(settings)
     await service.store.start()
     return service
+
+
+async def _crew_service(settings: ChorusSettings, tools: Any) -> Any:
+    """Crews talk to the models through this gateway's own OpenAI API (CrewAI's native
+    OpenAI provider with our base URL), so they use every engine the server has."""
+    from cluster.crews.crew_service import CrewService
+    from cluster.crews.crew_store import SqlCrewStore
+
+    store = SqlCrewStore(settings.resolved_database_url())
+    await store.start()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return CrewService(
+        store,
+        gateway_url=f"http://{host}:{settings.port}",
+        default_model=settings.engines[0].name,
+        tools_for=tools.tools_for,
+    )
 
 
 async def _workflow_service(
@@ -157,6 +175,7 @@ class Gateway:
         self.knowledge = await _knowledge_service(settings, app_name)
         self.tools = await _tool_service(settings)
         self.workflows = await _workflow_service(settings, app_name, self.knowledge, self.tools)
+        self.crews = await _crew_service(settings, self.tools)
         self.sessions = SessionRouter(
             shards=settings.session_shards,
             database_url=database_url,
@@ -174,6 +193,7 @@ class Gateway:
             knowledge=self.knowledge,
             workflows=self.workflows,
             tools=self.tools,
+            crews=self.crews,
         )
 
     @app.get("/healthz", summary="Liveness and model readiness")

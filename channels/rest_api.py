@@ -34,6 +34,7 @@ class Services:
     knowledge: Any = None  # cluster.knowledge.knowledge_service.KnowledgeService
     workflows: Any = None  # cluster.workflows.workflow_service.WorkflowService
     tools: Any = None  # cluster.tools.tool_service.ToolService
+    crews: Any = None  # cluster.crews.crew_service.CrewService
 
 
 def services(request: Request) -> Services:
