@@ -159,6 +159,9 @@ class AppSpec(_Spec):
     workflows: list[str] = Field(
         default_factory=list, description="Workflow ids the model may call as skills."
     )
+    crews: list[str] = Field(
+        default_factory=list, description="Crew ids the model may call (each as one tool)."
+    )
     planner: PlannerSpec = Field(
         default_factory=PlannerSpec,
         description="How the model uses tools and workflows (when the app has any).",

@@ -250,7 +250,7 @@ class TurnRunner:
         """The answer as text pieces, usage per model call, and (with tools) the
         planner's tool_call / tool_result events."""
         spec = state.spec
-        if (spec.tools or spec.workflows) and self.tools is not None:
+        if (spec.tools or spec.workflows or spec.crews) and self.tools is not None:
             tools = await self.tools.tools_for(spec, state.record.workspace_id)
             planner = Planner(
                 self.engine,

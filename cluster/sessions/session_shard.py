@@ -53,7 +53,10 @@ class SessionShard(SessionHost):
             from cluster.tools.factory import build_tool_service
 
             retriever = self._retriever(settings, app_name)
-            tools = AppTools(settings, engine_for, retriever, build_tool_service(settings))
+            tool_service = build_tool_service(settings)
+            tools = AppTools(
+                settings, engine_for, retriever, tool_service, self._crews(settings, tool_service)
+            )
         super().__init__(
             SqlConversationStore(database_url),
             engine_for,
@@ -65,6 +68,20 @@ class SessionShard(SessionHost):
         self._opened: asyncio.Task[None] | None = None
         restarts = ray.get_runtime_context().was_current_actor_reconstructed
         log.info("session_shard_started", restarted=restarts, pid=os.getpid())
+
+    @staticmethod
+    def _crews(settings: ChorusSettings, tool_service: Any) -> Any:
+        """Crews run from chat talk to the models through the gateway's OpenAI API."""
+        from cluster.crews.crew_service import CrewService
+        from cluster.crews.crew_store import SqlCrewStore
+
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        return CrewService(
+            SqlCrewStore(settings.resolved_database_url()),
+            gateway_url=f"http://{host}:{settings.port}",
+            default_model=settings.engines[0].name,
+            tools_for=tool_service.tools_for,
+        )
 
     def _retriever(self, settings: ChorusSettings, app_name: str) -> Any:
         from ray import serve

@@ -1,6 +1,7 @@
 """The tools an app's planner gets: the built-ins (and the workspace's own OpenAPI tools
 when a tool service is given) selected by name in ``AppSpec.tools``, the knowledge
-search over the app's bases, and each workflow in ``AppSpec.workflows`` as a tool."""
+search over the app's bases, each workflow in ``AppSpec.workflows`` and each crew in
+``AppSpec.crews`` as a tool."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from agents.conversation.events import Event
 from agents.tools.base import BaseTool
 from agents.tools.builtin import KnowledgeSearchTool, WorkflowTool, builtin_tools
 from agents.tools.registry import ToolRegistry
+from agents.workflows.context import ServiceMissingError
 from cluster.settings import ChorusSettings
 from cluster.workflows.factory import build_workflow_service, code_runner, guard
 
@@ -24,9 +26,11 @@ class AppTools:
         engine_for: Callable[[str], Any],
         retriever: Any = None,
         tool_service: Any = None,
+        crews: Any = None,
     ) -> None:
         self.retriever = retriever
         self.tool_service = tool_service
+        self.crews = crews  # cluster.crews.crew_service.CrewService
         self.builtins = ToolRegistry(
             builtin_tools(http=guard(settings), code=code_runner(settings))
         ).freeze()
@@ -40,6 +44,8 @@ class AppTools:
         await self.workflows.start()
         if self.tool_service is not None:
             await self.tool_service.store.start()
+        if self.crews is not None:
+            await self.crews.store.start()
 
     async def _ready(self) -> None:
         if self._started is None:
@@ -72,4 +78,13 @@ class AppTools:
             for workflow_id in spec.workflows:
                 record = await self.workflows.store.get_workflow(workspace_id, workflow_id)
                 tools.append(WorkflowTool(workflow_id, record.spec, runner(workspace_id)))
+        if spec.crews:
+            if self.crews is None:
+                raise ServiceMissingError("this server runs no crews")
+            from cluster.crews.crew_skill import CrewSkill
+
+            await self._ready()
+            for crew_id in spec.crews:
+                record = await self.crews.get(workspace_id, crew_id)
+                tools.append(CrewSkill(workspace_id, crew_id, record.spec, self.crews))
         return tools

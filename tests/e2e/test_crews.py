@@ -68,3 +68,35 @@ def test_a_two_agent_crew_runs_through_the_gateway(api: httpx.Client) -> None:
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "tasks.0.agent"
     missing = api.post(f"/crews/{crew}/run", json={"inputs": {}})
     assert missing.status_code == 400
+
+
+async def test_a_crew_runs_from_chat_as_an_apps_skill(
+    api: httpx.Client, ws_url: str, create_app
+) -> None:  # type: ignore[no-untyped-def]
+    from websockets.asyncio.client import connect
+
+    from tests.e2e.wsclient import start, turn
+
+    crew = api.post("/crews", json=CREW).json()["id"]
+    app = create_app(
+        crews=[crew],
+        # one step: the crew's result is the point here (that results reach the model is
+        # tested in tests/integration/test_planner_model.py); the turn then ends by the
+        # step limit's message
+        planner={"max_steps": 1, "first_tool_choice": "required"},
+        model={"max_tokens": 120, "temperature": 0},
+    )
+    async with connect(ws_url) as ws:
+        await start(ws, app)
+        events = await turn(ws, "Write about green tea.", timeout=300)
+    calls = [e for e in events if e["type"] == "tool_call"]
+    results = [e for e in events if e["type"] == "tool_result"]
+    assert calls and calls[0]["name"].startswith("crew_tea_notes_")
+    assert isinstance(calls[0]["arguments"].get("topic"), str)
+    assert results[0]["ok"], results[0]
+    assert results[0]["result"]["final_output"] and set(results[0]["result"]["outputs"]) == {
+        "research",
+        "write",
+    }
+    errors = [e for e in events if e["type"] == "error"]
+    assert events[-1]["type"] == "message_end" and events[-1]["status"] == "complete", errors
