@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.errors import ChorusError, InvalidInputError
+from agents.outbound import HttpClientProtocol
 from agents.tools.base import BaseTool, ToolArgumentsError, ToolError
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -47,26 +48,6 @@ class OpenApiError(InvalidInputError):
     """The document does not parse, or is not an OpenAPI 3 document."""
 
     code = "openapi_invalid"
-
-
-class HttpResponseProtocol(Protocol):
-    status_code: int
-    headers: dict[str, str]
-    content: bytes
-
-
-class HttpClientProtocol(Protocol):
-    async def fetch(
-        self,
-        url: str,
-        *,
-        method: str = "GET",
-        headers: dict[str, str] | None = None,
-        content: bytes | None = None,
-        max_bytes: int | None = None,
-    ) -> HttpResponseProtocol:
-        """The response; raises ChorusError (refused URL, timeout, network failure)."""
-        ...
 
 
 class ToolAuth(BaseModel):

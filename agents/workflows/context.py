@@ -11,28 +11,8 @@ from typing import Any, Protocol
 from agents.engine import EngineProtocol
 from agents.errors import ChorusError
 from agents.knowledge.retriever import RetrieverProtocol
+from agents.outbound import HttpClientProtocol
 from agents.workflows.variable_pool import VariablePool
-
-
-class HttpResponseProtocol(Protocol):
-    url: str
-    status_code: int
-    headers: dict[str, str]
-    content: bytes
-
-
-class HttpClientProtocol(Protocol):
-    """The project's one SSRF guard (``cluster.outbound.guard.GuardedFetcher``)."""
-
-    async def fetch(
-        self,
-        url: str,
-        *,
-        method: str = "GET",
-        headers: dict[str, str] | None = None,
-        content: bytes | None = None,
-        max_bytes: int | None = None,
-    ) -> HttpResponseProtocol: ...
 
 
 class CodeRunnerProtocol(Protocol):

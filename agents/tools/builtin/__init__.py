@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.outbound import HttpClientProtocol
 from agents.tools.base import BaseTool
 from agents.tools.builtin.calculator import CalculatorTool
 from agents.tools.builtin.clock import ConvertTimeTool, CurrentTimeTool
@@ -9,7 +10,7 @@ from agents.tools.builtin.code import RunCodeTool
 from agents.tools.builtin.knowledge import KnowledgeSearchTool
 from agents.tools.builtin.web import HttpRequestTool, ReadWebpageTool
 from agents.tools.builtin.workflow import WorkflowTool
-from agents.workflows.context import CodeRunnerProtocol, HttpClientProtocol
+from agents.workflows.context import CodeRunnerProtocol
 
 __all__ = [
     "CalculatorTool",

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from agents.knowledge.parsing import DocumentError, parse
+from agents.outbound import HttpClientProtocol
 from agents.tools.base import BaseTool, ToolError
-from agents.workflows.context import HttpClientProtocol
 
 MAX_TEXT = 20_000
 
