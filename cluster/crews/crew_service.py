@@ -22,7 +22,6 @@ from agents.crews.spec import CrewSpec
 from agents.crews.store import CrewStoreProtocol
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
 from agents.tools.registry import ToolRegistry
-from cluster.crews.crew_runner import CrewRunner
 
 log = structlog.get_logger(__name__)
 
@@ -55,9 +54,20 @@ class CrewService:
         self.store = store
         self.default_model = default_model
         self._tools_for = tools_for
-        self.runner = CrewRunner(gateway_url, api_key=api_key, timeout_s=timeout_s)
+        self._runner_args = (gateway_url, api_key, timeout_s)
+        self._runner: Any = None
 
     # crews
+
+    def runner(self) -> Any:
+        """The CrewRunner, made on first use: importing CrewAI takes seconds and memory,
+        so a process that never runs a crew (most session shards) never pays for it."""
+        if self._runner is None:
+            from cluster.crews.crew_runner import CrewRunner
+
+            url, key, timeout = self._runner_args
+            self._runner = CrewRunner(url, api_key=key, timeout_s=timeout)
+        return self._runner
 
     async def create(self, workspace_id: str, spec: CrewSpec) -> CrewRecord:
         """Store a crew whose tools all exist in the workspace (InvalidInputError if not)."""
@@ -130,7 +140,7 @@ class CrewService:
         log.info("crew_run_started", run_id=run.id, crew_id=crew_id, model=prepared.model)
         finished = False
         try:
-            async for event in self.runner.run(
+            async for event in self.runner().run(
                 prepared.record.spec,
                 prepared.inputs,
                 run_id=run.id,
