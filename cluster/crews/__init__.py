@@ -3,10 +3,13 @@
 Importing this package keeps CrewAI on the machine. Before any module here imports
 ``crewai`` (every one that does lives in this package, so this runs first), it sets:
 
-- ``CREWAI_DISABLE_TELEMETRY``, ``CREWAI_DISABLE_TRACKING``, ``OTEL_SDK_DISABLED``:
-  CrewAI's anonymous usage telemetry (OpenTelemetry spans to CrewAI's collector) is
-  never started; ``OTEL_SDK_DISABLED`` also turns off any other OpenTelemetry SDK in
-  this process (Ray's metrics do not use it in the gateway's process);
+- ``CREWAI_DISABLE_TELEMETRY``, ``CREWAI_DISABLE_TRACKING``: CrewAI's anonymous usage
+  telemetry (OpenTelemetry spans to CrewAI's collector) is never started — CrewAI
+  checks either one, as it checks ``OTEL_SDK_DISABLED``. ``OTEL_SDK_DISABLED`` itself
+  is deliberately NOT set: these processes are Ray workers (the gateway replica, the
+  session shards) whose metrics Ray records with the OpenTelemetry SDK, and the flag
+  switched every ``chorus_*`` metric off (caught by the metrics e2e tests). A deployer
+  who runs crews elsewhere may set it there;
 - ``CREWAI_TRACING_ENABLED=false``: no execution traces are uploaded;
 - ``CREWAI_TESTING=true``: in CrewAI 1.15 this is the one switch that turns off the
   first-run "collect traces?" handling: without it, the first run on a machine
@@ -30,7 +33,6 @@ import os
 OFFLINE_ENV: dict[str, str] = {
     "CREWAI_DISABLE_TELEMETRY": "true",
     "CREWAI_DISABLE_TRACKING": "true",
-    "OTEL_SDK_DISABLED": "true",
     "CREWAI_TRACING_ENABLED": "false",
     "CREWAI_TESTING": "true",
     "CREWAI_DISABLE_VERSION_CHECK": "true",

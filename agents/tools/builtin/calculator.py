@@ -27,7 +27,7 @@ class CalculatorTool(BaseTool):
     )
     parameters = {  # noqa: RUF012
         "type": "object",
-        "properties": {"expression": {"type": "string", "maxLength": 128}},
+        "properties": {"expression": {"type": "string", "maxLength": 100}},
         "required": ["expression"],
         "additionalProperties": False,
     }
