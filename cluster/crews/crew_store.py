@@ -6,7 +6,7 @@ A run row is updated in place as the run finishes; deleting a crew keeps its run
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,46 +52,20 @@ class SqlCrewStore(BaseSqlStore):
         return record
 
     async def _row(self, session: AsyncSession, workspace_id: str, crew_id: str) -> CrewRow:
-        row = await session.get(CrewRow, crew_id)
-        if row is None or row.workspace_id != workspace_id:
-            raise crew_not_found(crew_id)
-        return row
+        return await self._owned(session, CrewRow, crew_id, workspace_id, crew_not_found)
 
     async def get_crew(self, workspace_id: str, crew_id: str) -> CrewRecord:
         async with self._session() as session:
             return _record(await self._row(session, workspace_id, crew_id))
 
     async def list_crews(self, workspace_id: str) -> list[CrewRecord]:
-        query = (
-            select(CrewRow)
-            .where(CrewRow.workspace_id == workspace_id)
-            .order_by(CrewRow.created_at, CrewRow.id)
-        )
-        async with self._session() as session:
-            return [_record(row) for row in await session.scalars(query)]
+        return [_record(row) for row in await self._list_owned(CrewRow, workspace_id)]
 
     async def delete_crew(self, workspace_id: str, crew_id: str) -> None:
-        async with self._session(write=True) as session:
-            await self._row(session, workspace_id, crew_id)
-            await session.execute(delete(CrewRow).where(CrewRow.id == crew_id))
+        await self._delete_owned(CrewRow, crew_id, workspace_id, crew_not_found)
 
     async def save_run(self, run: CrewRunRecord) -> None:
-        body = run.model_dump(mode="json")
-        async with self._session(write=True) as session:
-            row = await session.get(CrewRunRow, run.id)
-            if row is None:
-                session.add(
-                    CrewRunRow(
-                        id=run.id,
-                        crew_id=run.crew_id,
-                        workspace_id=run.workspace_id,
-                        status=run.status,
-                        record=body,
-                        started_at=run.started_at,
-                    )
-                )
-            else:
-                row.status, row.record = run.status, body
+        await self._save_run_row(CrewRunRow, run, crew_id=run.crew_id)
 
     async def get_run(self, workspace_id: str, run_id: str) -> CrewRunRecord:
         async with self._session() as session:

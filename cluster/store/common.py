@@ -8,22 +8,24 @@ starts, so either may start first or both at once (the migration takes a lock).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agents.conversation.records import utcnow
-from agents.errors import UpstreamUnavailableError
+from agents.errors import ChorusError, UpstreamUnavailableError
 from cluster.store.engine import create_store_engine, parse_database_url, sqlite_path, writer
 from cluster.store.migrate import upgrade_to_head
 from cluster.store.tables import WorkspaceRow
 
 log = structlog.get_logger(__name__)
+R = TypeVar("R")
 
 
 class BaseSqlStore:
@@ -92,3 +94,60 @@ class BaseSqlStore:
             .values(id=workspace_id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["id"])
         )
+
+    # -- rows owned by a workspace (workflows, tool providers, crews, their runs) -----------
+
+    @staticmethod
+    async def _owned(
+        session: AsyncSession,
+        row_class: type[R],
+        row_id: str,
+        workspace_id: str,
+        not_found: Callable[[str], ChorusError],
+    ) -> R:
+        """The row, if it belongs to ``workspace_id``; another workspace's is not found."""
+        row = await session.get(row_class, row_id)
+        if row is None or row.workspace_id != workspace_id:  # type: ignore[attr-defined]
+            raise not_found(row_id)
+        return row
+
+    async def _list_owned(self, row_class: Any, workspace_id: str) -> list[Any]:
+        """A workspace's rows, oldest first."""
+        query = (
+            select(row_class)
+            .where(row_class.workspace_id == workspace_id)
+            .order_by(row_class.created_at, row_class.id)
+        )
+        async with self._session() as session:
+            return list(await session.scalars(query))
+
+    async def _delete_owned(
+        self,
+        row_class: Any,
+        row_id: str,
+        workspace_id: str,
+        not_found: Callable[[str], ChorusError],
+    ) -> None:
+        async with self._session(write=True) as session:
+            await self._owned(session, row_class, row_id, workspace_id, not_found)
+            await session.execute(delete(row_class).where(row_class.id == row_id))
+
+    async def _save_run_row(self, row_class: Any, run: Any, **keys: Any) -> None:
+        """Insert a run's row or update its status and JSON record (runs are saved as
+        they progress); ``keys`` are the run row's other indexed columns."""
+        body = run.model_dump(mode="json")
+        async with self._session(write=True) as session:
+            row = await session.get(row_class, run.id)
+            if row is None:
+                session.add(
+                    row_class(
+                        id=run.id,
+                        workspace_id=run.workspace_id,
+                        status=run.status,
+                        record=body,
+                        started_at=run.started_at,
+                        **keys,
+                    )
+                )
+            else:
+                row.status, row.record = run.status, body

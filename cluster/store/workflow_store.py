@@ -7,7 +7,7 @@ updated in place as it finishes); deleting a workflow keeps its runs' history.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,12 @@ from agents.workflows.graph import WorkflowSpec
 from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord, now
 from cluster.store.common import BaseSqlStore
 from cluster.store.tables import WorkflowNodeRunRow, WorkflowRow, WorkflowRunRow
+
+
+def _not_found(workflow_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"workflow {workflow_id} not found", code="workflow_not_found", param="workflow_id"
+    )
 
 
 def _record(row: WorkflowRow) -> WorkflowRecord:
@@ -52,25 +58,14 @@ class SqlWorkflowStore(BaseSqlStore):
         return record
 
     async def _row(self, session: AsyncSession, workspace_id: str, workflow_id: str) -> WorkflowRow:
-        row = await session.get(WorkflowRow, workflow_id)
-        if row is None or row.workspace_id != workspace_id:
-            raise NotFoundError(
-                f"workflow {workflow_id} not found", code="workflow_not_found", param="workflow_id"
-            )
-        return row
+        return await self._owned(session, WorkflowRow, workflow_id, workspace_id, _not_found)
 
     async def get_workflow(self, workspace_id: str, workflow_id: str) -> WorkflowRecord:
         async with self._session() as session:
             return _record(await self._row(session, workspace_id, workflow_id))
 
     async def list_workflows(self, workspace_id: str) -> list[WorkflowRecord]:
-        query = (
-            select(WorkflowRow)
-            .where(WorkflowRow.workspace_id == workspace_id)
-            .order_by(WorkflowRow.created_at, WorkflowRow.id)
-        )
-        async with self._session() as session:
-            return [_record(row) for row in await session.scalars(query)]
+        return [_record(row) for row in await self._list_owned(WorkflowRow, workspace_id)]
 
     async def update_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
         async with self._session(write=True) as session:
@@ -82,27 +77,10 @@ class SqlWorkflowStore(BaseSqlStore):
         return record
 
     async def delete_workflow(self, workspace_id: str, workflow_id: str) -> None:
-        async with self._session(write=True) as session:
-            await self._row(session, workspace_id, workflow_id)
-            await session.execute(delete(WorkflowRow).where(WorkflowRow.id == workflow_id))
+        await self._delete_owned(WorkflowRow, workflow_id, workspace_id, _not_found)
 
     async def save_run(self, run: WorkflowRunRecord) -> None:
-        body = run.model_dump(mode="json")
-        async with self._session(write=True) as session:
-            row = await session.get(WorkflowRunRow, run.id)
-            if row is None:
-                session.add(
-                    WorkflowRunRow(
-                        id=run.id,
-                        workflow_id=run.workflow_id,
-                        workspace_id=run.workspace_id,
-                        status=run.status,
-                        record=body,
-                        started_at=run.started_at,
-                    )
-                )
-            else:
-                row.status, row.record = run.status, body
+        await self._save_run_row(WorkflowRunRow, run, workflow_id=run.workflow_id)
 
     async def save_node_run(self, node_run: NodeRunRecord) -> None:
         async with self._session(write=True) as session:

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import structlog
 
 from agents.errors import InvalidInputError
+from agents.outbound import HttpClientProtocol
 from agents.tools.base import BaseTool
 from agents.tools.openapi import (
-    HttpClientProtocol,
     ImportReport,
     OpenApiTool,
     ToolAuth,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,14 @@ def _spec(record: ToolProviderRecord) -> dict[str, Any]:
         "base_url": record.base_url,
         "tool_names": record.tool_names,
     }
+
+
+def _not_found(provider_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"tool provider {provider_id} not found",
+        code="tool_provider_not_found",
+        param="provider_id",
+    )
 
 
 def _record(row: ToolProviderRow) -> ToolProviderRecord:
@@ -81,32 +89,17 @@ class SqlToolProviderStore(BaseSqlStore):
     async def _row(
         self, session: AsyncSession, workspace_id: str, provider_id: str
     ) -> ToolProviderRow:
-        row = await session.get(ToolProviderRow, provider_id)
-        if row is None or row.workspace_id != workspace_id:
-            raise NotFoundError(
-                f"tool provider {provider_id} not found",
-                code="tool_provider_not_found",
-                param="provider_id",
-            )
-        return row
+        return await self._owned(session, ToolProviderRow, provider_id, workspace_id, _not_found)
 
     async def get_provider(self, workspace_id: str, provider_id: str) -> ToolProviderRecord:
         async with self._session() as session:
             return _record(await self._row(session, workspace_id, provider_id))
 
     async def list_providers(self, workspace_id: str) -> list[ToolProviderRecord]:
-        query = (
-            select(ToolProviderRow)
-            .where(ToolProviderRow.workspace_id == workspace_id)
-            .order_by(ToolProviderRow.created_at, ToolProviderRow.id)
-        )
-        async with self._session() as session:
-            return [_record(row) for row in await session.scalars(query)]
+        return [_record(row) for row in await self._list_owned(ToolProviderRow, workspace_id)]
 
     async def delete_provider(self, workspace_id: str, provider_id: str) -> None:
-        async with self._session(write=True) as session:
-            await self._row(session, workspace_id, provider_id)
-            await session.execute(delete(ToolProviderRow).where(ToolProviderRow.id == provider_id))
+        await self._delete_owned(ToolProviderRow, provider_id, workspace_id, _not_found)
 
     async def get_secret(self, workspace_id: str, provider_id: str) -> str | None:
         """The provider's secret, encrypted as stored (None when it has none)."""
