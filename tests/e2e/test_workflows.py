@@ -145,7 +145,7 @@ def test_failures_inside_nodes_follow_their_error_strategy(
 
 def test_a_dify_export_imports_and_runs_on_the_local_model(api: httpx.Client) -> None:
     if not FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is absent")
+        pytest.skip("../shared/fixtures is absent (CI always has it)")
     dsl = (FIXTURES / "svcvit__seo_slug_generator.yml").read_text()
     imported = api.post("/workflows/import", json={"dsl": dsl})
     assert imported.status_code == 201, imported.text

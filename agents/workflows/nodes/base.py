@@ -4,6 +4,7 @@ model, declared outputs, the variables it reads (for validation), and ``run``.""
 from __future__ import annotations
 
 import builtins
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -58,7 +59,7 @@ class NodeResult:
 D = TypeVar("D", bound=BaseNodeData)
 
 
-class BaseNode(Generic[D]):
+class BaseNode(ABC, Generic[D]):
     type: ClassVar[str]
     data_model: ClassVar[builtins.type[BaseNodeData]]
     #: Nodes of this type end a branch: end, answer.
@@ -85,8 +86,9 @@ class BaseNode(Generic[D]):
         """The exits edges may leave by (``fail-branch`` is added by the engine)."""
         return [SOURCE_HANDLE]
 
+    @abstractmethod
     async def run(self, ctx: NodeContext) -> NodeResult:
-        raise NotImplementedError
+        """Do the node's work; raise a ChorusError for an expected failure."""
 
 
 def refs_in(text: str, field_name: str) -> list[Reference]:

@@ -44,7 +44,7 @@ BLOCKERS = {
 
 def fixture(name: str) -> str:
     if not FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is absent")
+        pytest.skip("../shared/fixtures is absent (CI always has it)")
     return (FIXTURES / name).read_text(encoding="utf-8")
 
 

@@ -17,7 +17,11 @@ from cluster.workflows.workflow_service import SandboxCodeRunner
 SLEEP = "import time\ndef main(n):\n    time.sleep(1)\n    return {'n': n * 10}\n"
 
 
-@pytest.mark.skipif(not CodeSandbox.available(), reason="this machine cannot isolate code")
+@pytest.mark.skipif(
+    not CodeSandbox.available(),
+    reason="this machine cannot isolate code (the sandbox needs root and unshare namespaces, "
+    "see docs/security.md)",
+)
 async def test_sleeping_code_branches_run_concurrently(tmp_path: Path) -> None:
     branches = ["a", "b", "c"]
     start = {"variables": [{"variable": "n", "type": "number"}]}

@@ -26,9 +26,12 @@ from agents.workflows.sandbox import host as sandbox_host
 REPO_ROOT = Path(__file__).resolve().parents[4]
 ISOLATED = CodeSandbox.available()
 needs_isolation = pytest.mark.skipif(
-    not ISOLATED, reason=f"no isolation here: {sandbox_host.isolation_problem()}"
+    not ISOLATED,
+    reason="this machine cannot isolate code (the sandbox needs root and unshare "
+    f"namespaces, see docs/security.md): {sandbox_host.isolation_problem()}",
 )
-needs_node = pytest.mark.skipif(sandbox_host.node_interpreter() is None, reason="no node")
+NO_NODE = "Node.js is not installed (`make install` installs it): JavaScript cannot run"
+needs_node = pytest.mark.skipif(sandbox_host.node_interpreter() is None, reason=NO_NODE)
 FAST = SandboxLimits(cpu_seconds=1, wall_seconds=5)
 
 
@@ -144,7 +147,7 @@ async def test_syntax_error_reports_the_line(
     sandbox: CodeSandbox, language: Any, code: str, line: int
 ) -> None:
     if language == "javascript" and sandbox_host.node_interpreter() is None:
-        pytest.skip("no node")
+        pytest.skip(NO_NODE)
     with pytest.raises(CodeExecutionError) as info:
         await sandbox.run(language, code, {})
     assert info.value.details["type"] == "SyntaxError"
@@ -169,7 +172,7 @@ async def test_result_must_be_a_json_object(
     sandbox: CodeSandbox, language: Any, code: str, fragment: str
 ) -> None:
     if language == "javascript" and sandbox_host.node_interpreter() is None:
-        pytest.skip("no node")
+        pytest.skip(NO_NODE)
     with pytest.raises(CodeResultError) as info:
         await sandbox.run(language, code, {})
     assert info.value.code == "code_result_invalid"
@@ -381,7 +384,7 @@ async def test_busy_loop_is_cut_at_the_cpu_limit(
     sandbox: CodeSandbox, language: Any, code: str
 ) -> None:
     if language == "javascript" and sandbox_host.node_interpreter() is None:
-        pytest.skip("no node")
+        pytest.skip(NO_NODE)
     with pytest.raises(SandboxLimitError) as info:
         await sandbox.run(language, code, {}, FAST)
     assert info.value.details["limit"] == "cpu"
@@ -441,7 +444,7 @@ async def test_allocating_2gb_hits_the_memory_limit(
     sandbox: CodeSandbox, language: Any, code: str
 ) -> None:
     if language == "javascript" and sandbox_host.node_interpreter() is None:
-        pytest.skip("no node")
+        pytest.skip(NO_NODE)
     with pytest.raises(SandboxLimitError) as info:
         await sandbox.run(language, code, {})
     assert info.value.details["limit"] == "memory"
