@@ -18,6 +18,13 @@ from agents.errors import TimeoutError as ChorusTimeout
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+def derived_name(prefix: str, display_name: str, record_id: str) -> str:
+    """A tool name models accept (``NAME``) for a stored thing (a workflow, a crew):
+    ``<prefix>_<slug of its name>_<last 8 of its id>``, stable while the name is."""
+    slug = re.sub(r"[^a-zA-Z0-9_]+", "_", display_name).strip("_").lower()[:30] or prefix
+    return f"{prefix}_{slug}_{re.sub(r'[^a-zA-Z0-9]', '', record_id)[-8:]}"
+
+
 class ToolError(ChorusError):
     """A tool failed while running (its own fault or its upstream's)."""
 

@@ -36,7 +36,7 @@ from agents.conversation.events import (
 from agents.errors import ChorusError
 from agents.workflows.context import NodeContext, WorkflowServices
 from agents.workflows.errors import NodeError, NodeTimeoutError
-from agents.workflows.graph import FAIL_HANDLE, SOURCE_HANDLE
+from agents.workflows.graph import FAIL_HANDLE
 from agents.workflows.nodes.base import BaseNode, NodeResult
 from agents.workflows.records import NodeRunRecord, WorkflowRunRecord, new_id, now
 from agents.workflows.store import WorkflowStoreProtocol
@@ -255,7 +255,7 @@ class _Run:
             assert error is not None
             raise _RunFailed(node.id, error)
         assert result is not None
-        return result if result.handle else NodeResult(outputs, SOURCE_HANDLE)
+        return result
 
 
 class WorkflowEngine:

@@ -7,12 +7,12 @@ back as an error result the model can read, never as a crashed turn.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from agents.conversation.events import Event
 from agents.errors import ChorusError
+from agents.tools.base import derived_name
 from agents.workflows.graph import WorkflowSpec
 from agents.workflows.nodes.start.entities import StartNodeData
 
@@ -35,10 +35,8 @@ _JSON_TYPES: dict[str, dict[str, Any]] = {
 
 
 def tool_name(workflow_id: str, spec: WorkflowSpec) -> str:
-    """A function name models accept (``^[a-zA-Z0-9_-]{1,64}$``), stable per workflow."""
-    slug = re.sub(r"[^a-zA-Z0-9_]+", "_", spec.name).strip("_").lower()[:30] or "workflow"
-    suffix = re.sub(r"[^a-zA-Z0-9]", "", workflow_id)[-8:]
-    return f"wf_{slug}_{suffix}"
+    """A function name models accept, stable per workflow."""
+    return derived_name("wf", spec.name, workflow_id)
 
 
 def input_schema(spec: WorkflowSpec) -> dict[str, Any]:

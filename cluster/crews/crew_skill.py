@@ -3,12 +3,11 @@ the crew's declared inputs, its result the crew's final output and each task's o
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from agents.crews.spec import CrewSpec
 from agents.errors import ChorusError
-from agents.tools.base import BaseTool
+from agents.tools.base import BaseTool, derived_name
 
 
 class CrewSkill(BaseTool):
@@ -17,8 +16,7 @@ class CrewSkill(BaseTool):
     def __init__(
         self, workspace_id: str, crew_id: str, spec: CrewSpec, service: Any, timeout_s: float = 600
     ) -> None:
-        slug = re.sub(r"[^a-zA-Z0-9_]+", "_", spec.name).strip("_").lower()[:30] or "crew"
-        self.name = f"crew_{slug}_{re.sub(r'[^a-zA-Z0-9]', '', crew_id)[-8:]}"
+        self.name = derived_name("crew", spec.name, crew_id)
         self.description = spec.description or f"Ask the crew '{spec.name}' to do its tasks."
         self.parameters = {
             "type": "object",

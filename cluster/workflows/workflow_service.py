@@ -15,7 +15,6 @@ from typing import Any
 import structlog
 
 from agents.conversation.events import Event
-from agents.errors import ChorusError
 from agents.workflows.context import CodeRunnerProtocol, ToolLookupProtocol, WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import WorkflowSpec
@@ -145,7 +144,4 @@ class SandboxCodeRunner:
         limits = self.limits
         if timeout_s is not None and limits is not None:
             limits = limits.model_copy(update={"wall_seconds": timeout_s})
-        result = await self.sandbox.run(language, code, inputs, limits)
-        if not isinstance(result.result, dict):  # the sandbox guarantees it; be explicit
-            raise ChorusError("the sandbox returned no object", code="code_result_invalid")
-        return dict(result.result)
+        return dict((await self.sandbox.run(language, code, inputs, limits)).result)
