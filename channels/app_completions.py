@@ -15,9 +15,10 @@ from typing import Any
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from agents.conversation.records import ConversationRecord, MessageRecord
-from agents.conversation.store import ConversationStoreProtocol, new_id
+from agents.conversation.store import ConversationStoreProtocol
 from agents.engine import ChatRequest
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
+from agents.ids import new_id
 from cluster.sessions.session_router import SessionRouter
 
 PREFIX = "app:"

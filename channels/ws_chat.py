@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agents.apps.spec import AppSpec
 from agents.conversation.events import ErrorEvent, Event
-from agents.conversation.store import new_id
 from agents.errors import ChorusError
+from agents.ids import new_id
 from cluster.sessions.session_router import SessionRouter
 
 log = structlog.get_logger(__name__)

@@ -6,22 +6,19 @@ Every record belongs to a workspace; every store call is scoped by one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from agents.apps.spec import AppSpec
+from agents.ids import utcnow
 
 MessageRole = Literal["user", "assistant", "system"]
 #: pending: being generated; complete: final; stopped: the user stopped it (content is
 #: what was generated); failed: an error ended it (``error`` says which); blocked: the
 #: input moderation refused it.
 MessageStatus = Literal["pending", "complete", "stopped", "failed", "blocked"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class AppRecord(BaseModel):

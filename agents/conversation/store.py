@@ -6,7 +6,6 @@ Every method takes the ``workspace_id`` first: a record of another workspace is
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol, runtime_checkable
 
 from agents.apps.spec import AppSpec
@@ -17,13 +16,9 @@ from agents.conversation.records import (
     MessageRecord,
     PromptRecord,
     SummaryRecord,
-    utcnow,
 )
 from agents.errors import InvalidInputError, NotFoundError
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+from agents.ids import new_id, utcnow
 
 
 @runtime_checkable

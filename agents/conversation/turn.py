@@ -38,9 +38,10 @@ from agents.conversation.records import (
     SummaryRecord,
     TurnUsage,
 )
-from agents.conversation.store import ConversationStoreProtocol, new_id
+from agents.conversation.store import ConversationStoreProtocol
 from agents.engine import ChatMessage, ChatRequest, EngineProtocol, ResponseFormat, Usage
 from agents.errors import ChorusError
+from agents.ids import new_id
 from agents.knowledge.index import SearchOptions
 from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol, context_block
 from agents.planner import Planner, PlannerToolProtocol

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from agents.crews.spec import CrewSpec
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+from agents.ids import new_id, utcnow
 
 
 class CrewRecord(BaseModel):
     id: str = Field(default_factory=lambda: new_id("crew"), description="The crew's id.")
     workspace_id: str = Field(description="The workspace that owns the crew.")
     spec: CrewSpec = Field(description="The crew itself.")
-    created_at: datetime = Field(default_factory=now, description="When it was created.")
-    updated_at: datetime = Field(default_factory=now, description="When it last changed.")
+    created_at: datetime = Field(default_factory=utcnow, description="When it was created.")
+    updated_at: datetime = Field(default_factory=utcnow, description="When it last changed.")
 
 
 class CrewTaskRunRecord(BaseModel):
@@ -56,5 +48,5 @@ class CrewRunRecord(BaseModel):
     error_code: str | None = Field(default=None, description="failed: the error's code.")
     total_tokens: int = Field(default=0, description="Tokens used by every model call.")
     elapsed_ms: float = Field(default=0.0, description="The whole run.")
-    started_at: datetime = Field(default_factory=now, description="When the run started.")
+    started_at: datetime = Field(default_factory=utcnow, description="When the run started.")
     finished_at: datetime | None = Field(default=None, description="When it ended.")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.conversation.records import utcnow
+from agents.ids import utcnow
 
 DocumentStatus = Literal["queued", "parsing", "indexing", "ready", "failed"]
 

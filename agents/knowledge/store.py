@@ -6,11 +6,10 @@ Every method takes the ``workspace_id`` first; another workspace's records are
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol, runtime_checkable
 
-from agents.conversation.records import utcnow
 from agents.errors import InvalidInputError, NotFoundError
+from agents.ids import utcnow
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
 
 
@@ -96,11 +95,3 @@ class InMemoryKnowledgeStore:
     async def delete_document(self, workspace_id: str, kb_id: str, document_id: str) -> None:
         self._doc(workspace_id, kb_id, document_id)
         del self.documents[document_id]
-
-
-def new_kb_id() -> str:
-    return "kb_" + uuid.uuid4().hex[:24]
-
-
-def new_document_id() -> str:
-    return "doc_" + uuid.uuid4().hex[:24]

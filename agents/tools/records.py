@@ -6,23 +6,17 @@ and hands it out only through its own method.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agents.ids import new_id, utcnow
 from agents.tools.openapi import ToolAuth
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ToolProviderRecord(BaseModel):
-    id: str = Field(
-        default_factory=lambda: f"tp_{uuid.uuid4().hex[:20]}", description="Provider id."
-    )
+    id: str = Field(default_factory=lambda: new_id("tp"), description="Provider id.")
     workspace_id: str = Field(description="The workspace the provider belongs to.")
     name: str = Field(description="The provider's display name.")
     kind: Literal["openapi"] = Field(default="openapi", description="How its tools are made.")
@@ -34,8 +28,8 @@ class ToolProviderRecord(BaseModel):
     tool_names: dict[str, str] = Field(
         default_factory=dict, description="Operation ('METHOD /path') to tool name."
     )
-    created_at: datetime = Field(default_factory=_now)
-    updated_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
     def summary(self) -> dict[str, Any]:
         """The record as the API lists it: without the document."""

@@ -34,11 +34,12 @@ from agents.conversation.events import (
     WorkflowStarted,
 )
 from agents.errors import ChorusError
+from agents.ids import new_id, utcnow
 from agents.workflows.context import NodeContext, WorkflowServices
 from agents.workflows.errors import NodeError, NodeTimeoutError
 from agents.workflows.graph import FAIL_HANDLE
 from agents.workflows.nodes.base import BaseNode, NodeResult
-from agents.workflows.records import NodeRunRecord, WorkflowRunRecord, new_id, now
+from agents.workflows.records import NodeRunRecord, WorkflowRunRecord
 from agents.workflows.store import WorkflowStoreProtocol
 from agents.workflows.validation import CompiledWorkflow
 from agents.workflows.variable_pool import VariablePool
@@ -160,7 +161,7 @@ class _Run:
     async def execute(
         self, node: BaseNode[Any], pool: VariablePool, index: int | None
     ) -> NodeResult:
-        started, wall = time.perf_counter(), now()
+        started, wall = time.perf_counter(), utcnow()
         self.node_runs += 1
         self.emit(
             NodeStarted(
@@ -340,7 +341,7 @@ class WorkflowEngine:
                 driver.cancel()
                 await asyncio.gather(driver, return_exceptions=True)
                 record.status = "stopped"
-                record.finished_at = now()
+                record.finished_at = utcnow()
                 await self._save(record)
         if outcome is _DONE:
             async for event in self._finish(run, started, None, None):
@@ -360,7 +361,7 @@ class WorkflowEngine:
         record = run.record
         record.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         record.total_tokens = run.tokens
-        record.finished_at = now()
+        record.finished_at = utcnow()
         if run.compiled.spec.mode == "chat":
             record.outputs = {"answer": "".join(run.answers)}
         else:

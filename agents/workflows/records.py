@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agents.ids import new_id, utcnow
 from agents.workflows.graph import WorkflowSpec
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
 class WorkflowRecord(BaseModel):
     id: str = Field(default_factory=lambda: new_id("wf"))
     workspace_id: str
     spec: WorkflowSpec
-    created_at: datetime = Field(default_factory=now)
-    updated_at: datetime = Field(default_factory=now)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class WorkflowRunRecord(BaseModel):
@@ -39,7 +31,7 @@ class WorkflowRunRecord(BaseModel):
     conversation_id: str | None = None
     total_tokens: int = 0
     elapsed_ms: float = 0.0
-    started_at: datetime = Field(default_factory=now)
+    started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
 
 
@@ -58,4 +50,4 @@ class NodeRunRecord(BaseModel):
     tokens: int = 0
     attempts: int = 1
     iteration_index: int | None = None
-    started_at: datetime = Field(default_factory=now)
+    started_at: datetime = Field(default_factory=utcnow)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from agents.errors import NotFoundError
-from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord, now
+from agents.ids import utcnow
+from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
 
 
 @runtime_checkable
@@ -55,7 +56,7 @@ class InMemoryWorkflowStore:
 
     async def update_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
         await self.get_workflow(record.workspace_id, record.id)
-        record.updated_at = now()
+        record.updated_at = utcnow()
         self.workflows[record.id] = record.model_copy(deep=True)
         return record
 

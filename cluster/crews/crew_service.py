@@ -17,10 +17,11 @@ from typing import Any
 import structlog
 
 from agents.crews.events import CrewEvent
-from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord, now
+from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.spec import CrewSpec
 from agents.crews.store import CrewStoreProtocol
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
+from agents.ids import utcnow
 from agents.tools.registry import ToolRegistry
 
 log = structlog.get_logger(__name__)
@@ -167,7 +168,7 @@ class CrewService:
                     run.final_output = event.final_output
                     run.error, run.error_code = event.error, event.error_code
                     run.total_tokens, run.elapsed_ms = event.total_tokens, event.elapsed_ms
-                    run.finished_at = now()
+                    run.finished_at = utcnow()
                     await self._save(run)
                     log.info(
                         "crew_run_finished",
@@ -180,7 +181,7 @@ class CrewService:
         finally:
             if not finished:
                 run.status, run.error_code = "failed", "run_stopped"
-                run.error, run.finished_at = "the run was stopped before it finished", now()
+                run.error, run.finished_at = "the run was stopped before it finished", utcnow()
                 await self._save(run)
 
     async def _save(self, run: CrewRunRecord) -> None:

@@ -10,11 +10,12 @@ from typing import Any
 import structlog
 
 from agents.errors import InvalidInputError
+from agents.ids import new_id
 from agents.knowledge.index import KnowledgeIndexProtocol, SearchOptions
 from agents.knowledge.parsing import detect_kind
 from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
 from agents.knowledge.retriever import RetrievedChunk
-from agents.knowledge.store import KnowledgeStoreProtocol, new_document_id, new_kb_id
+from agents.knowledge.store import KnowledgeStoreProtocol
 from cluster.knowledge.retriever import KnowledgeRetriever
 from cluster.outbound.guard import GuardedFetcher
 
@@ -49,7 +50,7 @@ class KnowledgeService:
         self, workspace_id: str, name: str, description: str, chunking: ChunkingSpec
     ) -> KnowledgeBaseRecord:
         record = KnowledgeBaseRecord(
-            id=new_kb_id(),
+            id=new_id("kb"),
             workspace_id=workspace_id,
             name=name,
             description=description,
@@ -67,7 +68,7 @@ class KnowledgeService:
     ) -> DocumentRecord:
         await self.store.get_kb(workspace_id, kb_id)
         doc = DocumentRecord(
-            id=new_document_id(),
+            id=new_id("doc"),
             kb_id=kb_id,
             workspace_id=workspace_id,
             name=filename or "upload",
@@ -126,7 +127,7 @@ class KnowledgeService:
             return None
         doc = await self.store.add_document(
             DocumentRecord(
-                id=new_document_id(), kb_id=kb_id, workspace_id=workspace_id, name=url,
+                id=new_id("doc"), kb_id=kb_id, workspace_id=workspace_id, name=url,
                 source="url", url=url,
             )
         )  # fmt: skip

@@ -19,10 +19,10 @@ from typing import Any
 import ray
 import structlog
 
+from agents.ids import new_id
 from agents.knowledge.ingest import Ingestor, PreparedDocument, prepare_document
 from agents.knowledge.parsing import DocumentError
 from agents.knowledge.records import ChunkingSpec, DocumentRecord
-from agents.knowledge.store import new_document_id
 from cluster.log_config import configure_logging
 from cluster.settings import ChorusSettings
 
@@ -163,7 +163,7 @@ class KnowledgeWorker:
         async def new_document(url: str) -> DocumentRecord:
             return await self.store.add_document(
                 DocumentRecord(
-                    id=new_document_id(),
+                    id=new_id("doc"),
                     kb_id=kb_id,
                     workspace_id=workspace_id,
                     name=url,

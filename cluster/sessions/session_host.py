@@ -16,10 +16,11 @@ from agents.apps.spec import AppSpec
 from agents.conversation import memory
 from agents.conversation.events import ConversationStarted, ErrorEvent, Event
 from agents.conversation.records import ConversationRecord, MessageRecord
-from agents.conversation.store import ConversationStoreProtocol, new_id
+from agents.conversation.store import ConversationStoreProtocol
 from agents.conversation.turn import AppToolsProtocol, ConversationState, TurnRunner
 from agents.engine import EngineProtocol
 from agents.errors import ChorusError, InvalidInputError
+from agents.ids import new_id
 from agents.knowledge.retriever import RetrieverProtocol
 
 log = structlog.get_logger(__name__)

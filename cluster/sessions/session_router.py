@@ -13,8 +13,8 @@ from ray.exceptions import RayError
 
 from agents.apps.spec import AppSpec
 from agents.conversation.events import ConversationStarted, ErrorEvent, Event
-from agents.conversation.store import new_id
 from agents.errors import UpstreamUnavailableError
+from agents.ids import new_id
 from cluster.engines.handle_engine import call
 from cluster.sessions.rendezvous import owner
 from cluster.sessions.session_shard import NAMESPACE, SessionShard

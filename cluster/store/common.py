@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agents.conversation.records import utcnow
 from agents.errors import ChorusError, UpstreamUnavailableError
+from agents.ids import utcnow
 from cluster.store.engine import create_store_engine, parse_database_url, sqlite_path, writer
 from cluster.store.migrate import upgrade_to_head
 from cluster.store.tables import WorkspaceRow

@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.conversation.records import utcnow
 from agents.errors import InvalidInputError, NotFoundError
+from agents.ids import utcnow
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
 from cluster.store.common import BaseSqlStore
 from cluster.store.tables import DocumentRow, KnowledgeBaseRow

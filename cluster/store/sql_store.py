@@ -24,8 +24,8 @@ from agents.conversation.records import (
     SummaryRecord,
     utcnow,
 )
-from agents.conversation.store import new_id
 from agents.errors import InvalidInputError, NotFoundError
+from agents.ids import new_id
 from cluster.store.common import BaseSqlStore
 from cluster.store.tables import (
     AppRow,

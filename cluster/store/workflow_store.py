@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.errors import InvalidInputError, NotFoundError
+from agents.ids import utcnow
 from agents.workflows.graph import WorkflowSpec
-from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord, now
+from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
 from cluster.store.common import BaseSqlStore
 from cluster.store.tables import WorkflowNodeRunRow, WorkflowRow, WorkflowRunRow
 
@@ -70,7 +71,7 @@ class SqlWorkflowStore(BaseSqlStore):
     async def update_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
         async with self._session(write=True) as session:
             row = await self._row(session, record.workspace_id, record.id)
-            record.updated_at = now()
+            record.updated_at = utcnow()
             row.name = record.spec.name
             row.spec = record.spec.model_dump(mode="json", by_alias=True)
             row.updated_at = record.updated_at
