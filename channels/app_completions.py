@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from agents.conversation.records import ConversationRecord, MessageRecord
+from agents.conversation.records import EarlierMessage
 from agents.conversation.store import ConversationStoreProtocol
 from agents.engine import ChatRequest
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
@@ -37,33 +37,19 @@ class AppCompletions:
         last = req.messages[-1]
         if last.role != "user" or not last.text():
             raise InvalidInputError("the last message must be the user's", param="messages")
-        conv = ConversationRecord(
-            id=new_id("conv"),
-            workspace_id=workspace_id,
-            app_id=app_id,
-            app_version=app.published_version,
-            user_id=req.user,
+        history = [
+            EarlierMessage(role=m.role, content=m.text())
+            for m in req.messages[:-1]
+            if m.role in ("user", "assistant") and m.text()
+        ]
+        started = await self.sessions.start(
+            workspace_id, app_id, new_id("conv"), user_id=req.user, history=history
         )
-        await self.store.create_conversation(conv)
-        seq = 0
-        for message in req.messages[:-1]:
-            if message.role in ("user", "assistant") and message.text():
-                await self.store.add_message(
-                    MessageRecord(
-                        id=new_id("msg"),
-                        conversation_id=conv.id,
-                        workspace_id=workspace_id,
-                        seq=seq,
-                        turn_id="imported",
-                        role=message.role,
-                        content=message.text(),
-                    )
-                )
-                seq += 1
-        events = self.sessions.send(workspace_id, conv.id, last.text())
+        conv_id = started.conversation_id
+        events = self.sessions.send(workspace_id, conv_id, last.text())
         if req.stream:
             return StreamingResponse(
-                self._chunks(conv.id, req.model, events), media_type="text/event-stream"
+                self._chunks(conv_id, req.model, events), media_type="text/event-stream"
             )
         text: list[str] = []
         usage: dict[str, int] = {}
@@ -78,7 +64,7 @@ class AppCompletions:
                 raise ChorusError(event.message, code=event.code)
         return JSONResponse(
             {
-                "id": conv.id,
+                "id": conv_id,
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": req.model,

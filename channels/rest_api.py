@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -20,22 +19,14 @@ from agents.conversation.events import Event
 from agents.conversation.store import ConversationStoreProtocol
 from agents.errors import InvalidInputError
 from agents.ids import new_id
-from cluster.sessions.session_router import SessionRouter
-from cluster.settings import ChorusSettings
+from cluster.runtime import Services
 
 router = APIRouter(prefix="/api", tags=["apps"])
 Workspace = Header(default="local", alias="X-Workspace-Id", description="Workspace id.")
 
 
-@dataclass
-class Services:
-    store: ConversationStoreProtocol
-    sessions: SessionRouter
-    settings: ChorusSettings
-    knowledge: Any = None  # cluster.knowledge.knowledge_service.KnowledgeService
-    workflows: Any = None  # cluster.workflows.workflow_service.WorkflowService
-    tools: Any = None  # cluster.tools.tool_service.ToolService
-    crews: Any = None  # cluster.crews.crew_service.CrewService
+def _store(request: Request) -> ConversationStoreProtocol:
+    return services(request).stores.conversations
 
 
 def services(request: Request) -> Services:
@@ -79,36 +70,36 @@ class RenameBody(_Body):
 @router.post("/apps", status_code=201, summary="Create an app from a spec")
 async def create_app(request: Request, workspace: str = Workspace) -> Any:
     spec = parse_spec(await _json(request))
-    return (await services(request).store.create_app(workspace, spec)).model_dump(mode="json")
+    return (await _store(request).create_app(workspace, spec)).model_dump(mode="json")
 
 
 @router.get("/apps", summary="List apps")
 async def list_apps(request: Request, workspace: str = Workspace) -> Any:
-    apps = await services(request).store.list_apps(workspace)
+    apps = await _store(request).list_apps(workspace)
     return {"data": [a.model_dump(mode="json") for a in apps]}
 
 
 @router.get("/apps/{app_id}", summary="Get an app")
 async def get_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await services(request).store.get_app(workspace, app_id)).model_dump(mode="json")
+    return (await _store(request).get_app(workspace, app_id)).model_dump(mode="json")
 
 
 @router.put("/apps/{app_id}", summary="Replace the app's draft spec")
 async def update_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
     spec = parse_spec(await _json(request))
-    app = await services(request).store.update_draft(workspace, app_id, spec)
+    app = await _store(request).update_draft(workspace, app_id, spec)
     return app.model_dump(mode="json")
 
 
 @router.delete("/apps/{app_id}", status_code=204, summary="Delete an app")
 async def delete_app(app_id: str, request: Request, workspace: str = Workspace) -> Response:
-    await services(request).store.delete_app(workspace, app_id)
+    await _store(request).delete_app(workspace, app_id)
     return Response(status_code=204)
 
 
 @router.post("/apps/{app_id}/publish", summary="Publish the draft as a new version")
 async def publish_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await services(request).store.publish(workspace, app_id)).model_dump(mode="json")
+    return (await _store(request).publish(workspace, app_id)).model_dump(mode="json")
 
 
 @router.get("/apps/{app_id}/export", summary="Export the draft as YAML or JSON")
@@ -118,7 +109,7 @@ async def export_app(
     format: Literal["yaml", "json"] = Query(default="yaml"),
     workspace: str = Workspace,
 ) -> Response:
-    app = await services(request).store.get_app(workspace, app_id)
+    app = await _store(request).get_app(workspace, app_id)
     media = "application/yaml" if format == "yaml" else "application/json"
     return PlainTextResponse(export_spec(app.draft, format), media_type=media)
 
@@ -128,7 +119,7 @@ async def import_app(request: Request, workspace: str = Workspace) -> Any:
     text = (await request.body()).decode("utf-8", "replace")
     fmt = "json" if "json" in request.headers.get("content-type", "") else "yaml"
     spec = parse_spec(text, fmt=fmt)
-    return (await services(request).store.create_app(workspace, spec)).model_dump(mode="json")
+    return (await _store(request).create_app(workspace, spec)).model_dump(mode="json")
 
 
 @router.post("/apps/{app_id}/debug-chat", summary="Chat with the unsaved draft")
@@ -136,7 +127,7 @@ async def debug_chat(
     app_id: str, body: DebugBody, request: Request, workspace: str = Workspace
 ) -> Response:
     svc = services(request)
-    spec = body.spec or (await svc.store.get_app(workspace, app_id)).draft
+    spec = body.spec or (await svc.stores.conversations.get_app(workspace, app_id)).draft
     conversation_id = body.conversation_id
     head: list[Event] = []
     if conversation_id is None:
@@ -168,19 +159,19 @@ async def list_conversations(
     limit: int = Query(default=100, ge=1, le=1000),
     workspace: str = Workspace,
 ) -> Any:
-    found = await services(request).store.list_conversations(workspace, app_id, limit)
+    found = await _store(request).list_conversations(workspace, app_id, limit)
     return {"data": [c.model_dump(mode="json") for c in found]}
 
 
 @router.get("/conversations/{conversation_id}/messages", summary="A conversation's history")
 async def history(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
-    messages = await services(request).store.list_messages(workspace, conversation_id)
+    messages = await _store(request).list_messages(workspace, conversation_id)
     return {"data": [m.model_dump(mode="json") for m in messages]}
 
 
 @router.get("/conversations/{conversation_id}/prompts", summary="What was sent to the model")
 async def prompts(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
-    records = await services(request).store.list_prompts(workspace, conversation_id)
+    records = await _store(request).list_prompts(workspace, conversation_id)
     return {"data": [p.model_dump(mode="json") for p in records]}
 
 
@@ -188,7 +179,7 @@ async def prompts(conversation_id: str, request: Request, workspace: str = Works
 async def rename(
     conversation_id: str, body: RenameBody, request: Request, workspace: str = Workspace
 ) -> Any:
-    conv = await services(request).store.rename_conversation(workspace, conversation_id, body.title)
+    conv = await _store(request).rename_conversation(workspace, conversation_id, body.title)
     return conv.model_dump(mode="json")
 
 
@@ -197,7 +188,7 @@ async def delete_conversation(
     conversation_id: str, request: Request, workspace: str = Workspace
 ) -> Response:
     svc = services(request)
-    await svc.store.delete_conversation(workspace, conversation_id)
+    await svc.stores.conversations.delete_conversation(workspace, conversation_id)
     await svc.sessions.forget(conversation_id)
     return Response(status_code=204)
 
@@ -212,7 +203,7 @@ async def send_message(
 
 @router.post("/conversations/{conversation_id}/stop", summary="Stop the streaming answer")
 async def stop(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
-    await services(request).store.get_conversation(workspace, conversation_id)
+    await _store(request).get_conversation(workspace, conversation_id)
     return {"stopped": await services(request).sessions.stop(conversation_id)}
 
 

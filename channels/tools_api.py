@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from agents.tools.openapi import ToolAuth
+from agents.tools.service import MAX_SPEC_BYTES
 from channels.rest_api import Workspace, services
-from cluster.tools.tool_service import MAX_SPEC_BYTES
 
 router = APIRouter(prefix="/api/tools", tags=["tools"])
 

@@ -20,8 +20,6 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-EngineKind = Literal["llamacpp", "sglang", "openai", "scripted"]
-
 #: What a ``scripted`` engine answers by default: ~20 words, a few dozen tokens.
 DEFAULT_SCRIPTED_REPLY = (
     "This is a scripted reply from a benchmark engine: it always answers with the same "
@@ -48,12 +46,12 @@ class EngineSettings(_Config):
         description="Model id clients use in requests, e.g. 'smollm2-135m-instruct'.",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
     )
-    kind: EngineKind = Field(
+    kind: str = Field(
         default="llamacpp",
         description=(
             "llamacpp (CPU, GGUF), sglang (GPU server), openai (remote endpoint) or scripted "
             "(a fast deterministic engine that replies with a fixed text, for benchmarks and "
-            "load tests; not a model)."
+            "load tests; not a model), or a kind a plugin adds (cluster/engines/kinds.py)."
         ),
     )
     model: str = Field(
@@ -123,16 +121,21 @@ class EngineSettings(_Config):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> EngineSettings:
-        if self.kind == "openai" and not self.base_url:
-            raise ValueError(f"engine '{self.name}': kind 'openai' needs base_url")
-        if self.kind == "sglang" and not self.model:
-            raise ValueError(f"engine '{self.name}': kind 'sglang' needs model")
+        from cluster.engines.kinds import engine_kinds
+
+        try:
+            kind = engine_kinds().get(self.kind)
+        except LookupError as exc:
+            raise ValueError(str(exc)) from None
+        kind.check(self)
         return self
 
     def tool_call_mode(self) -> Literal["schema", "native"]:
         if self.tool_calls is not None:
             return self.tool_calls
-        return "native" if self.kind == "openai" else "schema"
+        from cluster.engines.kinds import engine_kinds
+
+        return engine_kinds().get(self.kind).tool_calls
 
 
 class EmbeddingSettings(_Config):
@@ -183,9 +186,10 @@ class ChorusSettings(BaseSettings):
     max_message_chars: int = Field(
         default=32_000, ge=1, description="Longest user message accepted, in characters."
     )
-    knowledge_index: Literal["lancedb", "weaviate"] = Field(
+    knowledge_index: str = Field(
         default="lancedb",
-        description="Where chunks and vectors live: LanceDB in data_dir, or a Weaviate server.",
+        description="Where chunks and vectors live: 'lancedb' (a folder in data_dir), "
+        "'weaviate' (a Weaviate server), or an index a plugin adds (cluster/knowledge/indexes.py).",
     )
     weaviate_host: str = Field(default="127.0.0.1", description="Weaviate HTTP host.")
     weaviate_port: int = Field(default=8080, ge=1, le=65535, description="Weaviate HTTP port.")
@@ -251,6 +255,17 @@ class ChorusSettings(BaseSettings):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _known_index(self) -> ChorusSettings:
+        from cluster.knowledge.indexes import knowledge_indexes
+
+        if self.knowledge_index not in knowledge_indexes():
+            known = ", ".join(knowledge_indexes().keys())
+            raise ValueError(
+                f"knowledge_index: unknown index {self.knowledge_index!r} (known: {known})"
+            )
         return self
 
     def resolved_database_url(self) -> str:

@@ -1,4 +1,5 @@
-"""Shared test set-up: markers, loopback-only Ray, and where the shared fixtures live."""
+"""Shared test set-up: markers, loopback-only Ray, offline CrewAI, and where the shared
+fixtures live."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cluster.crews.offline import keep_crewai_offline
 from cluster.ray_runtime import apply_loopback_env
 
 apply_loopback_env()  # before anything imports Ray: keep every test on 127.0.0.1
+keep_crewai_offline()  # before anything imports CrewAI, as the composition root does
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"

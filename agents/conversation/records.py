@@ -86,6 +86,14 @@ class SummaryRecord(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class EarlierMessage(BaseModel):
+    """A message of a conversation's history given when it starts (e.g. the earlier
+    messages of an OpenAI chat request to an app)."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
 class PromptRecord(BaseModel):
     """What was sent to the model on one turn, for debugging."""
 

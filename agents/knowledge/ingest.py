@@ -17,14 +17,14 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 import structlog
 
 from agents.errors import ChorusError
 from agents.knowledge import chunking
 from agents.knowledge.crawl import same_site_links
-from agents.knowledge.embed_batcher import BatchingEmbedder
+from agents.knowledge.embed_batcher import BatchingEmbedder, EmbedderProtocol
 from agents.knowledge.index import IndexedChunk, KnowledgeIndexProtocol
 from agents.knowledge.parsing import DocumentError, parse
 from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
@@ -74,12 +74,6 @@ def prepare_document(
 
 #: Runs :func:`prepare_document` somewhere: (data, name, content type, chunking spec).
 Preparer = Callable[[bytes, str, str, ChunkingSpec], Awaitable[PreparedDocument]]
-
-
-class EmbedderProtocol(Protocol):
-    async def embed(
-        self, texts: list[str], input_type: Literal["query", "passage"]
-    ) -> list[list[float]]: ...
 
 
 class FetchedProtocol(Protocol):

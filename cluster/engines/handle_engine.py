@@ -1,20 +1,30 @@
-"""The engine protocol over a Ray Serve deployment handle, for code running on Ray.
+"""The engine and embedder protocols over Ray Serve deployment handles, for code on Ray.
 
-Session shards and the gateway call engine deployments through this; a replica's
-ChorusError comes back as itself, a dead or unreachable replica as a 503.
+Session shards, the gateway and the knowledge worker call the model deployments
+through these; a replica's ChorusError comes back as itself, a dead or unreachable
+replica as a 503.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ray.exceptions import RayError, RayTaskError
 from ray.serve.exceptions import RayServeException
 from ray.serve.handle import DeploymentHandle
 
-from agents.engine import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest, ModelCard
-from agents.errors import ChorusError, ModelNotFoundError, UpstreamUnavailableError
+from agents.engine import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatMessage,
+    ChatRequest,
+    EngineProtocol,
+    ModelCard,
+)
+from agents.errors import ChorusError, ModelNotFoundError, UpstreamError, UpstreamUnavailableError
+from agents.knowledge.embed_batcher import InputType
+from cluster.engines.names import EMBEDDING_DEPLOYMENT, deployment_name
 
 T = TypeVar("T")
 
@@ -90,20 +100,45 @@ class MissingEngine:
         return ModelCard(id=self._model)
 
 
-def engine_for_model(models: dict[str, str], app_name: str) -> Any:
-    """A factory ``model id -> engine`` over the app's engine deployments."""
-    from ray import serve
+class HandleEmbedder:
+    """Embeddings from the application's EmbeddingDeployment (its handle is made on
+    first use); its replicas share concurrent batches."""
 
-    cache: dict[str, Any] = {}
+    def __init__(self, app_name: str, deployment: str = EMBEDDING_DEPLOYMENT) -> None:
+        self._app_name = app_name
+        self._deployment = deployment
+        self._handle: DeploymentHandle | None = None
 
-    def factory(model: str) -> Any:
-        if model not in cache:
-            deployment = models.get(model)
-            cache[model] = (
+    async def embed(self, texts: list[str], input_type: InputType) -> list[list[float]]:
+        if self._handle is None:
+            from ray import serve
+
+            self._handle = serve.get_deployment_handle(self._deployment, self._app_name)
+        result = await call(self._handle.embed.remote(texts, input_type))
+        if len(result.vectors) != len(texts):
+            raise UpstreamError("the embedder returned a different number of vectors")
+        return result.vectors  # type: ignore[no-any-return]
+
+
+class HandleEngines:
+    """``model id -> engine`` over the application's engine deployments (one handle per
+    model, made on first use); a model the server does not serve is a MissingEngine."""
+
+    def __init__(self, models: list[str], app_name: str) -> None:
+        self._deployments = {model: deployment_name(model) for model in models}
+        self._app_name = app_name
+        self._engines: dict[str, EngineProtocol] = {}
+
+    def __call__(self, model: str) -> EngineProtocol:
+        engine = self._engines.get(model)
+        if engine is None:
+            from ray import serve
+
+            deployment = self._deployments.get(model)
+            engine = (
                 MissingEngine(model)
                 if deployment is None
-                else HandleEngine(serve.get_deployment_handle(deployment, app_name), model)
+                else HandleEngine(serve.get_deployment_handle(deployment, self._app_name), model)
             )
-        return cache[model]
-
-    return factory
+            self._engines[model] = engine
+        return engine

@@ -18,6 +18,8 @@ from typing import Any
 
 import ray
 import structlog
+from ray import ObjectRef
+from ray.actor import ActorHandle
 
 from agents.ids import new_id
 from agents.knowledge.ingest import Ingestor, PreparedDocument, prepare_document
@@ -48,33 +50,24 @@ def prepare_task(
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
 class KnowledgeWorker:
-    def __init__(self, settings: ChorusSettings, app_name: str, embedding_deployment: str) -> None:
-        from ray import serve
-
-        from cluster.knowledge.retriever import HandleEmbedder, open_index
-        from cluster.outbound.guard import GuardedFetcher, OutboundPolicy
-        from cluster.store import SqlKnowledgeStore
+    def __init__(self, settings: ChorusSettings, app_name: str) -> None:
+        from cluster.runtime import build_services, outbound_guard
 
         configure_logging(settings.log_level, settings.log_json)
         self.settings = settings
-        self.store = SqlKnowledgeStore(settings.resolved_database_url())
-        self.index = open_index(settings)
-        embedder = HandleEmbedder(serve.get_deployment_handle(embedding_deployment, app_name))
+        self.services = build_services(settings, app_name)
+        self.store = self.services.stores.knowledge
+        self.index = self.services.index
         self.ingestor = Ingestor(
             self.store,
             self.index,
-            embedder,
+            self.services.embedder,
             max_bytes=settings.max_upload_bytes,
             prepare=self._prepare,
         )
-        self.fetcher = GuardedFetcher(
-            OutboundPolicy(
-                allow_hosts=settings.outbound_allow_hosts, max_bytes=settings.max_upload_bytes
-            )
-        )
+        self.fetcher = outbound_guard(settings, max_bytes=settings.max_upload_bytes)
         self.uploads = settings.data_dir / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
-        self._started: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(4)
         self._last_write: dict[str, float] = {}
         self._optimizers: dict[str, asyncio.Task[None]] = {}
@@ -118,9 +111,7 @@ class KnowledgeWorker:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _ready(self) -> None:
-        if self._started is None:
-            self._started = asyncio.ensure_future(self.store.start())
-        await self._started
+        await self.services.start()
 
     async def ingest_upload(self, workspace_id: str, kb_id: str, doc_id: str, data: bytes) -> str:
         await self._ready()
@@ -190,3 +181,51 @@ class KnowledgeWorker:
             "optimized": self.optimized,
             "prepared_in_tasks": self.prepared_in_tasks,
         }
+
+
+class WorkerQueue:
+    """:class:`agents.knowledge.service.IngestionQueueProtocol` over the KnowledgeWorker
+    actor (created on first use, detached, shared by every gateway replica). Each call
+    returns at once; the work goes on in the actor, whose outcome is in the store."""
+
+    def __init__(self, settings: ChorusSettings, app_name: str) -> None:
+        self._args = (settings, app_name)
+        self._worker: ActorHandle | None = None
+        self._jobs: set[asyncio.Future[object]] = set()
+
+    def worker(self) -> ActorHandle:
+        if self._worker is None:
+            self._worker = KnowledgeWorker.options(  # type: ignore[attr-defined]
+                name=WORKER_NAME, namespace=NAMESPACE, get_if_exists=True, lifetime="detached"
+            ).remote(*self._args)
+        return self._worker
+
+    def _track(self, ref: ObjectRef[object]) -> None:
+        """Keep a worker call alive until it ends; a crash is logged (the worker records
+        every outcome it reaches in the store)."""
+        future = asyncio.ensure_future(_settled(ref))
+        self._jobs.add(future)
+        future.add_done_callback(self._jobs.discard)
+
+    def ingest_upload(self, workspace_id: str, kb_id: str, doc_id: str, data: bytes) -> None:
+        self._track(self.worker().ingest_upload.remote(workspace_id, kb_id, doc_id, data))
+
+    def ingest_url(self, workspace_id: str, kb_id: str, doc_id: str) -> None:
+        self._track(self.worker().ingest_url.remote(workspace_id, kb_id, doc_id))
+
+    def crawl(self, workspace_id: str, kb_id: str, url: str, depth: int, max_pages: int) -> None:
+        self._track(self.worker().crawl.remote(workspace_id, kb_id, url, depth, max_pages))
+
+    def reindex(self, workspace_id: str, kb_id: str, doc_id: str) -> None:
+        self._track(self.worker().reindex.remote(workspace_id, kb_id, doc_id))
+
+    def forget(self, doc_id: str) -> None:
+        self.worker().forget.remote(doc_id)
+
+
+async def _settled(ref: ObjectRef[object]) -> object:
+    try:
+        return await ref
+    except Exception as exc:  # noqa: BLE001 - the worker records outcomes; this is a crash
+        log.error("knowledge_job_failed", error=repr(exc))
+        return None

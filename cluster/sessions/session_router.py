@@ -31,19 +31,11 @@ def shard_names(count: int) -> list[str]:
 
 
 class SessionRouter:
-    def __init__(
-        self,
-        *,
-        shards: int,
-        database_url: str,
-        models: dict[str, str],
-        app_name: str,
-        capacity: int,
-        log_level: str = "INFO",
-        settings: ChorusSettings | None = None,
-    ) -> None:
-        self.names = shard_names(shards)
-        self._args = (database_url, models, app_name, capacity, log_level, settings)
+    """Routes each conversation to its shard (created on first use, detached, restartable)."""
+
+    def __init__(self, settings: ChorusSettings, app_name: str) -> None:
+        self.names = shard_names(settings.session_shards)
+        self._args = (settings, app_name)
         self._handles: dict[str, ActorHandle] = {}
 
     def shard(self, conversation_id: str) -> ActorHandle:

@@ -41,6 +41,7 @@ with warnings.catch_warnings():
 
 from agents.crews.events import CrewEvent
 from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
+from agents.crews.service import CrewService
 from agents.crews.spec import CrewSpec, parse_crew_spec
 from agents.crews.store import CrewStoreProtocol, InMemoryCrewStore
 from agents.engine import ChatRequest
@@ -50,9 +51,9 @@ from agents.tools.registry import ToolRegistry
 from channels import crews_api
 from channels.errors import install_error_handlers
 from cluster.crews.crew_runner import build_llm
-from cluster.crews.crew_service import CrewService
 from cluster.crews.crew_store import SqlCrewStore
 from cluster.crews.crew_tool import CrewToolAdapter
+from cluster.crews.offline import lazy_runner
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 from cluster.store import default_database_url
 from tests.integration import postgres
@@ -205,7 +206,7 @@ def service_for(
     registry = ToolRegistry(tools).freeze()
     return CrewService(
         store or InMemoryCrewStore(),
-        gateway_url=gateway_url,
+        runner=lazy_runner(gateway_url),
         default_model=MODEL,
         tools_for=lambda workspace: registry,
     )
@@ -241,7 +242,7 @@ def test_crewai_is_kept_offline() -> None:
     )
     from crewai.telemetry import Telemetry
 
-    from cluster.crews import OFFLINE_ENV
+    from cluster.crews.offline import OFFLINE_ENV
 
     assert all(os.environ[name] == value for name, value in OFFLINE_ENV.items())
     assert Telemetry._is_telemetry_disabled()

@@ -26,12 +26,12 @@ from agents.workflows.context import WorkflowServices
 from agents.workflows.dify_import import import_dify
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.sandbox import CodeSandbox
+from agents.workflows.service import SandboxCodeRunner
 from agents.workflows.store import InMemoryWorkflowStore
 from agents.workflows.validation import compile_workflow
 from cluster.engines.engine_process import EngineProcess, launch_command
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 from cluster.settings import EngineSettings
-from cluster.workflows.workflow_service import SandboxCodeRunner
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "dify_dsl"

@@ -24,13 +24,14 @@ from agents.tools.base import BaseTool, ToolError
 from agents.tools.openapi import ToolAuth
 from agents.tools.registry import ToolRegistry
 from agents.tools.secret_box import SecretBox, SecretBoxError, SecretDecryptError
+from agents.tools.service import ToolService
 from channels.errors import install_error_handlers
 from channels.tools_api import router
 from cluster.outbound.guard import GuardedFetcher, OutboundBlockedError, OutboundPolicy
 from cluster.store import default_database_url
 from cluster.store.engine import create_store_engine
 from cluster.store.tables import ToolProviderRow
-from cluster.tools import SqlToolProviderStore, ToolService
+from cluster.tools.tool_store import SqlToolProviderStore
 from tests.integration import postgres
 
 pytestmark = pytest.mark.integration

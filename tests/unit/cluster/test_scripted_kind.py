@@ -6,12 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from agents.engine import ChatMessage, ChatRequest
-from cluster.engines.deployments import (
-    ChatEngineDeployment,
-    chat_engine_options,
-    deployment_name,
-    scripted_engine,
-)
+from cluster.engines.deployments import ChatEngineDeployment, chat_engine_options, deployment_name
+from cluster.engines.scripted import scripted_engine
 from cluster.settings import DEFAULT_SCRIPTED_REPLY, ChorusSettings, EngineSettings
 
 

@@ -11,8 +11,8 @@ from agents.workflows.context import WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
 from agents.workflows.sandbox import CodeSandbox
+from agents.workflows.service import SandboxCodeRunner
 from agents.workflows.validation import compile_workflow
-from cluster.workflows.workflow_service import SandboxCodeRunner
 
 SLEEP = "import time\ndef main(n):\n    time.sleep(1)\n    return {'n': n * 10}\n"
 

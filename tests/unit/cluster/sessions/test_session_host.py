@@ -4,10 +4,10 @@ import pytest
 
 from agents.apps.spec import AppSpec
 from agents.conversation.records import MessageRecord
+from agents.conversation.service import SessionHost
 from agents.conversation.store import InMemoryConversationStore
 from agents.errors import InvalidInputError
 from agents.scripted_engine import ScriptedEngine
-from cluster.sessions.session_host import SessionHost
 
 WS = "ws1"
 

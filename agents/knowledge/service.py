@@ -1,25 +1,44 @@
-"""The gateway's side of knowledge: bases and documents, uploads handed to the worker,
-and the retrieval-test query."""
+"""Knowledge bases and documents as the API sees them: uploads and URLs handed to the
+ingestion worker, deletions, and the retrieval-test query.
+
+Ingestion runs elsewhere (on the server, a Ray actor): this service only queues it
+through :class:`IngestionQueueProtocol`, whose outcome is written to the store.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from typing import Any
-
-import structlog
+from typing import Protocol
 
 from agents.errors import InvalidInputError
 from agents.ids import new_id
 from agents.knowledge.index import KnowledgeIndexProtocol, SearchOptions
 from agents.knowledge.parsing import detect_kind
 from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
-from agents.knowledge.retriever import RetrievedChunk
+from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol
 from agents.knowledge.store import KnowledgeStoreProtocol
-from cluster.knowledge.retriever import KnowledgeRetriever
-from cluster.outbound.guard import GuardedFetcher
 
-log = structlog.get_logger(__name__)
+
+class UrlCheckerProtocol(Protocol):
+    async def check(self, url: str) -> object:
+        """Raises ChorusError (``url_blocked``) for a URL the server must not fetch."""
+        ...
+
+
+class IngestionQueueProtocol(Protocol):
+    """Where ingestion work goes; each call returns at once, the outcome is in the store."""
+
+    def ingest_upload(self, workspace_id: str, kb_id: str, doc_id: str, data: bytes) -> None: ...
+
+    def ingest_url(self, workspace_id: str, kb_id: str, doc_id: str) -> None: ...
+
+    def crawl(
+        self, workspace_id: str, kb_id: str, url: str, depth: int, max_pages: int
+    ) -> None: ...
+
+    def reindex(self, workspace_id: str, kb_id: str, doc_id: str) -> None: ...
+
+    def forget(self, doc_id: str) -> None: ...
 
 
 class KnowledgeService:
@@ -27,24 +46,17 @@ class KnowledgeService:
         self,
         store: KnowledgeStoreProtocol,
         index: KnowledgeIndexProtocol,
-        retriever: KnowledgeRetriever,
-        worker: Any,
-        guard: GuardedFetcher,
+        retriever: RetrieverProtocol,
+        ingestion: IngestionQueueProtocol,
+        guard: UrlCheckerProtocol,
         max_upload_bytes: int,
     ) -> None:
         self.store = store
         self.index = index
         self.retriever = retriever
-        self.worker = worker
+        self.ingestion = ingestion
         self.guard = guard
         self.max_upload_bytes = max_upload_bytes
-        self._jobs: set[asyncio.Future[Any]] = set()
-
-    def _track(self, ref: Any) -> None:
-        """Keep a worker call alive until it ends; its outcome is in the store."""
-        future = asyncio.ensure_future(_await(ref))
-        self._jobs.add(future)
-        future.add_done_callback(self._jobs.discard)
 
     async def create_kb(
         self, workspace_id: str, name: str, description: str, chunking: ChunkingSpec
@@ -108,7 +120,7 @@ class KnowledgeService:
             doc = await self.store.update_document(doc)
         else:
             doc = await self.store.add_document(doc)
-        self._track(self.worker.ingest_upload.remote(workspace_id, kb_id, doc.id, data))
+        self.ingestion.ingest_upload(workspace_id, kb_id, doc.id, data)
         return doc
 
     async def _same_name(self, workspace_id: str, kb_id: str, name: str) -> DocumentRecord | None:
@@ -123,7 +135,7 @@ class KnowledgeService:
         await self.store.get_kb(workspace_id, kb_id)
         await self.guard.check(url)  # private, loopback, metadata: refused right away
         if depth > 0:
-            self._track(self.worker.crawl.remote(workspace_id, kb_id, url, depth, max_pages))
+            self.ingestion.crawl(workspace_id, kb_id, url, depth, max_pages)
             return None
         doc = await self.store.add_document(
             DocumentRecord(
@@ -131,21 +143,21 @@ class KnowledgeService:
                 source="url", url=url,
             )
         )  # fmt: skip
-        self._track(self.worker.ingest_url.remote(workspace_id, kb_id, doc.id))
+        self.ingestion.ingest_url(workspace_id, kb_id, doc.id)
         return doc
 
     async def reindex(self, workspace_id: str, kb_id: str, document_id: str) -> DocumentRecord:
         doc = await self.store.get_document(workspace_id, kb_id, document_id)
         doc.status, doc.progress, doc.error, doc.error_code = "queued", 0.0, None, None
         doc = await self.store.update_document(doc)
-        self._track(self.worker.reindex.remote(workspace_id, kb_id, document_id))
+        self.ingestion.reindex(workspace_id, kb_id, document_id)
         return doc
 
     async def delete_document(self, workspace_id: str, kb_id: str, document_id: str) -> None:
         await self.store.get_document(workspace_id, kb_id, document_id)
         await self.index.delete_document(kb_id, document_id)
         await self.store.delete_document(workspace_id, kb_id, document_id)
-        self.worker.forget.remote(document_id)
+        self.ingestion.forget(document_id)
 
     async def query(
         self, workspace_id: str, kb_id: str, query: str, options: SearchOptions
@@ -155,11 +167,3 @@ class KnowledgeService:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-async def _await(ref: Any) -> Any:
-    try:
-        return await ref
-    except Exception as exc:  # noqa: BLE001 - the worker records outcomes; this is a crash
-        log.error("knowledge_job_failed", error=repr(exc))
-        return None

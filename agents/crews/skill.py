@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.crews.service import CrewService
 from agents.crews.spec import CrewSpec
 from agents.errors import ChorusError
 from agents.tools.base import BaseTool, derived_name
@@ -14,7 +15,12 @@ class CrewSkill(BaseTool):
     source = "crew"
 
     def __init__(
-        self, workspace_id: str, crew_id: str, spec: CrewSpec, service: Any, timeout_s: float = 600
+        self,
+        workspace_id: str,
+        crew_id: str,
+        spec: CrewSpec,
+        service: CrewService,
+        timeout_s: float = 600,
     ) -> None:
         self.name = derived_name("crew", spec.name, crew_id)
         self.description = spec.description or f"Ask the crew '{spec.name}' to do its tasks."

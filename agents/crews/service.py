@@ -1,10 +1,10 @@
-"""Crews on the server: stored, validated against the workspace's tools, and run by
-CrewAI against the gateway's own OpenAI-compatible endpoint.
+"""Crews as a service: stored, validated against the workspace's tools, and run by a
+crew runner (on the server, CrewAI against the gateway's own OpenAI-compatible
+endpoint: :mod:`cluster.crews.crew_runner`).
 
-A run executes in the gateway replica that received the request: CrewAI in a thread
-(see :mod:`cluster.crews.crew_runner`), the models behind the gateway. Every run is
-stored as a :class:`~agents.crews.records.CrewRunRecord`, saved when it starts and
-again when it ends.
+A run executes in the process that asked (the gateway replica for the API, a session
+shard for an app's crew skill). Every run is stored as a
+:class:`~agents.crews.records.CrewRunRecord`, saved when it starts and again when it ends.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -29,6 +29,22 @@ log = structlog.get_logger(__name__)
 ToolsFor = Callable[[str], ToolRegistry | Awaitable[ToolRegistry]]
 
 
+class CrewRunnerProtocol(Protocol):
+    def run(
+        self,
+        spec: CrewSpec,
+        inputs: dict[str, str],
+        *,
+        run_id: str,
+        crew_id: str,
+        model: str,
+        tools: ToolRegistry | None = None,
+        conversation_id: str = "",
+    ) -> AsyncIterator[CrewEvent]:
+        """The run's events; a failure is an ``error`` event then ``crew_finished``."""
+        ...
+
+
 @dataclass
 class _Prepared:
     record: CrewRecord
@@ -38,36 +54,31 @@ class _Prepared:
 
 
 class CrewService:
-    """``gateway_url``: the gateway's root URL (or its ``/v1``), which CrewAI calls;
-    ``default_model``: the model of a crew that names none; ``tools_for(workspace)``:
-    the workspace's tools (a registry, or an awaitable of one)."""
+    """``runner``: makes the crew runner on the first run (importing CrewAI is slow, so
+    a process that never runs a crew never pays for it); ``default_model``: the model
+    of a crew that names none; ``tools_for(workspace)``: the workspace's tools (a
+    registry, or an awaitable of one)."""
 
     def __init__(
         self,
         store: CrewStoreProtocol,
         *,
-        gateway_url: str,
+        runner: Callable[[], CrewRunnerProtocol],
         default_model: str | None,
         tools_for: ToolsFor,
-        api_key: str = "chorus",
-        timeout_s: float = 600.0,
     ) -> None:
         self.store = store
         self.default_model = default_model
         self._tools_for = tools_for
-        self._runner_args = (gateway_url, api_key, timeout_s)
-        self._runner: Any = None
+        self._make_runner = runner
+        self._runner: CrewRunnerProtocol | None = None
 
     # crews
 
-    def runner(self) -> Any:
-        """The CrewRunner, made on first use: importing CrewAI takes seconds and memory,
-        so a process that never runs a crew (most session shards) never pays for it."""
+    def runner(self) -> CrewRunnerProtocol:
+        """The crew runner, made on first use."""
         if self._runner is None:
-            from cluster.crews.crew_runner import CrewRunner
-
-            url, key, timeout = self._runner_args
-            self._runner = CrewRunner(url, api_key=key, timeout_s=timeout)
+            self._runner = self._make_runner()
         return self._runner
 
     async def create(self, workspace_id: str, spec: CrewSpec) -> CrewRecord:

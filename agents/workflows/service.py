@@ -1,10 +1,11 @@
-"""Workflows on the server: stored, validated, imported from Dify, and run with the
-cluster's services (chat engines through Ray Serve handles, the knowledge retriever,
-the code sandbox, the SSRF guard for HTTP nodes, the tool registry).
+"""Workflows as a service: stored, validated, and run with the services the composition
+root injects (chat engines, the knowledge retriever, the code sandbox, the SSRF guard
+for HTTP nodes, each workspace's tools).
 
-Runs execute in the gateway replica that received the request (the engine is asyncio;
-its heavy parts — models, embeddings, code — run in other processes), and every run
-is stored with its node records.
+On the server, runs execute in the process that asked (the gateway replica for the
+API, a session shard for an app's workflow skill): the engine is asyncio and its heavy
+parts — models, embeddings, code — run in other processes. Every run is stored with
+its node records.
 """
 
 from __future__ import annotations
@@ -15,14 +16,21 @@ from typing import Any
 import structlog
 
 from agents.conversation.events import Event
+from agents.engine import EngineProtocol
+from agents.errors import InvalidInputError
+from agents.knowledge.retriever import RetrieverProtocol
+from agents.outbound import HttpClientProtocol
 from agents.workflows.context import CodeRunnerProtocol, ToolLookupProtocol, WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import WorkflowSpec
 from agents.workflows.records import WorkflowRecord
+from agents.workflows.sandbox import CodeSandbox, SandboxLimits
+from agents.workflows.sandbox.host import Language
 from agents.workflows.store import WorkflowStoreProtocol
 from agents.workflows.validation import compile_workflow
 
 log = structlog.get_logger(__name__)
+_LANGUAGES: dict[str, Language] = {"python3": "python3", "javascript": "javascript"}
 
 
 class WorkflowService:
@@ -30,11 +38,11 @@ class WorkflowService:
         self,
         store: WorkflowStoreProtocol,
         *,
-        engine_for: Callable[[str], Any] | None,
+        engine_for: Callable[[str], EngineProtocol] | None,
         default_model: str | None,
-        retriever: Any = None,
+        retriever: RetrieverProtocol | None = None,
         code: CodeRunnerProtocol | None = None,
-        http: Any = None,
+        http: HttpClientProtocol | None = None,
         tools: ToolLookupProtocol | None = None,
         tools_for: Callable[[str], Awaitable[ToolLookupProtocol]] | None = None,
     ) -> None:
@@ -134,14 +142,16 @@ class WorkflowService:
 class SandboxCodeRunner:
     """CodeRunnerProtocol over the code sandbox (separate processes, see docs/security.md)."""
 
-    def __init__(self, sandbox: Any, limits: Any = None) -> None:
+    def __init__(self, sandbox: CodeSandbox, limits: SandboxLimits | None = None) -> None:
         self.sandbox = sandbox
         self.limits = limits
 
     async def run_code(
         self, language: str, code: str, inputs: dict[str, Any], *, timeout_s: float | None = None
     ) -> dict[str, Any]:
+        if language not in _LANGUAGES:
+            raise InvalidInputError(f"unsupported code language {language!r}", param="language")
         limits = self.limits
         if timeout_s is not None and limits is not None:
             limits = limits.model_copy(update={"wall_seconds": timeout_s})
-        return dict((await self.sandbox.run(language, code, inputs, limits)).result)
+        return dict((await self.sandbox.run(_LANGUAGES[language], code, inputs, limits)).result)

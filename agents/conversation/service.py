@@ -1,4 +1,4 @@
-"""The conversations one shard owns: an LRU of live states over the durable store.
+"""The conversations one owner holds: an LRU of live states over the durable store.
 
 A plain class (tested without Ray); :class:`cluster.sessions.session_shard.SessionShard`
 is the Ray actor shell around it. A conversation not in memory is reloaded from
@@ -15,7 +15,7 @@ import structlog
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
 from agents.conversation.events import ConversationStarted, ErrorEvent, Event
-from agents.conversation.records import ConversationRecord, MessageRecord
+from agents.conversation.records import ConversationRecord, EarlierMessage, MessageRecord
 from agents.conversation.store import ConversationStoreProtocol
 from agents.conversation.turn import AppToolsProtocol, ConversationState, TurnRunner
 from agents.engine import EngineProtocol
@@ -114,8 +114,10 @@ class SessionHost:
         inputs: dict[str, str] | None = None,
         user_id: str | None = None,
         draft: AppSpec | None = None,
+        history: list[EarlierMessage] | None = None,
     ) -> ConversationStarted:
-        """Create a conversation on the app's published version (or on ``draft`` for debug)."""
+        """Create a conversation on the app's published version (or on ``draft`` for
+        debug), with ``history`` as its earlier messages."""
         app = await self.store.get_app(workspace_id, app_id)
         if draft is None and app.published_version is None:
             raise InvalidInputError(
@@ -133,10 +135,24 @@ class SessionHost:
             user_id=user_id,
         )
         await self.store.create_conversation(record)
+        messages = [
+            await self.store.add_message(
+                MessageRecord(
+                    id=new_id("msg"),
+                    conversation_id=record.id,
+                    workspace_id=workspace_id,
+                    seq=seq,
+                    turn_id="imported",
+                    role=earlier.role,
+                    content=earlier.content,
+                )
+            )
+            for seq, earlier in enumerate(history or [])
+        ]
         state = ConversationState(
             record=record,
             spec=spec,
-            messages=[],
+            messages=messages,
             summary=None,
             tokens=memory.TokenCache(self.engine_for(spec.model.model).count_tokens),
         )

@@ -1,0 +1,142 @@
+"""Engine kinds: what each ``EngineSettings.kind`` needs, launches and reserves.
+
+One registry, filled once by :func:`engine_kinds` (the built-ins below, then the
+``chorus.engine_kinds`` entry points, each an :class:`EngineKind`), read-only after.
+Settings validation, the launch command, the engine replica and its Ray options all
+read a kind from here instead of branching on its name.
+
+A kind either launches a model server process that the replica supervises and talks
+to over the OpenAI protocol (``command``: llama.cpp, SGLang), or builds its engine in
+the replica (``build``: a remote endpoint, the scripted benchmark engine).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from agents.registry import Registry
+
+if TYPE_CHECKING:
+    from agents.engine import EngineProtocol
+    from cluster.settings import EngineSettings
+
+ENTRY_POINT_GROUP = "chorus.engine_kinds"
+#: SGLang pins openai==2.8.0; it gets its own virtualenv on the GPU workers.
+SGLANG_RUNTIME_ENV: dict[str, Any] = {"pip": ["sglang[all]>=0.5"]}
+
+
+@dataclass(frozen=True)
+class EngineKind:
+    """One engine kind. Exactly one of ``command`` and ``build`` is set."""
+
+    name: str
+    #: EngineSettings fields this kind cannot do without (checked when settings load).
+    requires: tuple[str, ...] = ()
+    #: How tool calls are made when the settings do not say.
+    tool_calls: Literal["schema", "native"] = "schema"
+    #: ``(settings, port) -> argv`` of the OpenAI-compatible server the replica supervises.
+    command: Callable[[EngineSettings, int], list[str]] | None = None
+    #: ``settings -> engine`` for a kind without a server process of its own.
+    build: Callable[[EngineSettings], EngineProtocol] | None = None
+    #: Ray actor options of the replica beyond the settings' own (e.g. ``num_cpus: 0``).
+    actor_options: Callable[[EngineSettings], dict[str, Any]] = field(default=lambda _settings: {})
+    #: Autoscale on ongoing requests when the settings name no autoscaling.
+    autoscale_by_default: bool = False
+
+    def check(self, settings: EngineSettings) -> None:
+        """ValueError naming the first required field the settings leave empty."""
+        for name in self.requires:
+            if not getattr(settings, name):
+                raise ValueError(f"engine '{settings.name}': kind '{self.name}' needs {name}")
+
+    def launch_command(self, settings: EngineSettings, port: int) -> list[str]:
+        if self.command is None:
+            raise ValueError(f"engine kind {self.name!r} has no local server process")
+        return self.command(settings, port) + list(settings.extra_args)
+
+
+# -- the built-in kinds ------------------------------------------------------------------
+
+
+def _llamacpp_command(settings: EngineSettings, port: int) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "cluster.engines.llamacpp_server",
+        "--model", settings.model,
+        "--name", settings.name,
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--n-ctx", str(settings.context_window),
+    ]  # fmt: skip
+    if settings.threads:
+        cmd += ["--threads", str(settings.threads)]
+    return cmd
+
+
+def _sglang_command(settings: EngineSettings, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "sglang.launch_server",
+        "--model-path", settings.model,
+        "--served-model-name", settings.name,
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--tp-size", str(settings.tensor_parallel_size),
+        "--context-length", str(settings.context_window),
+    ]  # fmt: skip
+
+
+def _sglang_actor_options(settings: EngineSettings) -> dict[str, Any]:
+    runtime_env = settings.runtime_env if settings.runtime_env is not None else SGLANG_RUNTIME_ENV
+    return {"num_gpus": settings.tensor_parallel_size, "runtime_env": runtime_env}
+
+
+def _no_cpus(_settings: EngineSettings) -> dict[str, Any]:
+    """Work that must not hold Ray CPUs: llama.cpp's threads are its own; the scripted
+    engine does no model work."""
+    return {"num_cpus": 0}
+
+
+def _openai_engine(settings: EngineSettings) -> EngineProtocol:
+    from cluster.engines.openai_engine import OpenAICompatibleEngine
+
+    assert settings.base_url is not None  # required by the kind
+    return OpenAICompatibleEngine(settings, settings.base_url, api_key=settings.api_key)
+
+
+def _scripted_engine(settings: EngineSettings) -> EngineProtocol:
+    from cluster.engines.scripted import scripted_engine
+
+    return scripted_engine(settings)
+
+
+BUILT_IN = (
+    EngineKind("llamacpp", command=_llamacpp_command, actor_options=_no_cpus),
+    EngineKind(
+        "sglang",
+        requires=("model",),
+        command=_sglang_command,
+        actor_options=_sglang_actor_options,
+        autoscale_by_default=True,
+    ),
+    EngineKind("openai", requires=("base_url",), tool_calls="native", build=_openai_engine),
+    EngineKind("scripted", build=_scripted_engine, actor_options=_no_cpus),
+)
+
+
+def _adapt(plugin: object) -> list[tuple[str, EngineKind]]:
+    if not isinstance(plugin, EngineKind):
+        raise TypeError(f"a {ENTRY_POINT_GROUP} entry point must be an EngineKind, not {plugin!r}")
+    return [(plugin.name, plugin)]
+
+
+@cache
+def engine_kinds() -> Registry[str, EngineKind]:
+    """The engine kinds: the built-ins, then third parties' (read-only)."""
+    registry: Registry[str, EngineKind] = Registry("engine kind", ENTRY_POINT_GROUP)
+    for kind in BUILT_IN:
+        registry.register(kind.name, kind)
+    registry.load_entry_points(_adapt)
+    return registry.freeze()
