@@ -101,7 +101,7 @@ async def crew_startup(runs: int) -> dict[str, Any]:
     from agents.crews.spec import parse_crew_spec
     from agents.crews.store import InMemoryCrewStore
     from agents.tools.registry import ToolRegistry
-    from cluster.crews.offline import lazy_runner
+    from cluster.runtime import lazy_runner
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -29,8 +29,10 @@ from cluster.engines.deployments import (
     EmbeddingDeployment,
     chat_engine_options,
 )
+from cluster.knowledge.knowledge_worker import WorkerQueue
 from cluster.log_config import configure_logging
 from cluster.runtime import build_services
+from cluster.sessions.session_router import SessionRouter
 from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
@@ -68,11 +70,15 @@ class Gateway:
         self.settings = settings
         self.openai = OpenAIApi(engines, embedders, settings.max_request_bytes)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.services = build_services(settings, serve.get_replica_context().app_name)
+        app_name = serve.get_replica_context().app_name
+        self.services = build_services(
+            settings, app_name, ingestion=WorkerQueue(settings, app_name)
+        )
         await self.services.start()  # migrates to head before any shard connects
-        self.sessions = self.services.sessions
+        self.sessions = SessionRouter(settings, app_name)
         self.apps = AppCompletions(self.services.stores.conversations, self.sessions)
         app.state.services = self.services
+        app.state.sessions = self.sessions
 
     @app.get("/healthz", summary="Liveness and model readiness")
     async def healthz(self) -> Response:

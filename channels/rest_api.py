@@ -20,6 +20,7 @@ from agents.conversation.store import ConversationStoreProtocol
 from agents.errors import InvalidInputError
 from agents.ids import new_id
 from cluster.runtime import Services
+from cluster.sessions.session_router import SessionRouter
 
 router = APIRouter(prefix="/api", tags=["apps"])
 Workspace = Header(default="local", alias="X-Workspace-Id", description="Workspace id.")
@@ -27,6 +28,10 @@ Workspace = Header(default="local", alias="X-Workspace-Id", description="Workspa
 
 def _store(request: Request) -> ConversationStoreProtocol:
     return services(request).stores.conversations
+
+
+def sessions(request: Request) -> SessionRouter:
+    return request.app.state.sessions  # type: ignore[no-any-return]
 
 
 def services(request: Request) -> Services:
@@ -133,11 +138,11 @@ async def debug_chat(
     if conversation_id is None:
         conversation_id = new_id("conv")
         head.append(
-            await svc.sessions.start(
+            await sessions(request).start(
                 workspace, app_id, conversation_id, inputs=body.inputs, draft=spec
             )
         )
-    events = svc.sessions.send(workspace, conversation_id, body.content, spec)
+    events = sessions(request).send(workspace, conversation_id, body.content, spec)
     return await _respond(head, events, body.stream)
 
 
@@ -146,7 +151,7 @@ async def debug_chat(
 
 @router.post("/conversations", status_code=201, summary="Start a conversation")
 async def start_conversation(body: StartBody, request: Request, workspace: str = Workspace) -> Any:
-    started = await services(request).sessions.start(
+    started = await sessions(request).start(
         workspace, body.app_id, new_id("conv"), inputs=body.inputs, user_id=body.user_id
     )
     return started.model_dump(mode="json")
@@ -189,7 +194,7 @@ async def delete_conversation(
 ) -> Response:
     svc = services(request)
     await svc.stores.conversations.delete_conversation(workspace, conversation_id)
-    await svc.sessions.forget(conversation_id)
+    await sessions(request).forget(conversation_id)
     return Response(status_code=204)
 
 
@@ -197,14 +202,14 @@ async def delete_conversation(
 async def send_message(
     conversation_id: str, body: MessageBody, request: Request, workspace: str = Workspace
 ) -> Response:
-    events = services(request).sessions.send(workspace, conversation_id, body.content)
+    events = sessions(request).send(workspace, conversation_id, body.content)
     return await _respond([], events, body.stream)
 
 
 @router.post("/conversations/{conversation_id}/stop", summary="Stop the streaming answer")
 async def stop(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
     await _store(request).get_conversation(workspace, conversation_id)
-    return {"stopped": await services(request).sessions.stop(conversation_id)}
+    return {"stopped": await sessions(request).stop(conversation_id)}
 
 
 # -- helpers ---------------------------------------------------------------------------

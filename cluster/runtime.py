@@ -18,29 +18,28 @@ from dataclasses import dataclass, field
 
 from agents.apps.skills import AppTools
 from agents.conversation.store import ConversationStoreProtocol
-from agents.crews.service import CrewService
+from agents.crews.service import CrewRunnerProtocol, CrewService
 from agents.crews.store import CrewStoreProtocol
 from agents.engine import EngineProtocol
 from agents.knowledge.embed_batcher import EmbedderProtocol
 from agents.knowledge.index import KnowledgeIndexProtocol
 from agents.knowledge.retriever import KnowledgeRetriever
-from agents.knowledge.service import KnowledgeService
+from agents.knowledge.service import IngestionQueueProtocol, KnowledgeService
 from agents.knowledge.store import KnowledgeStoreProtocol
 from agents.tools.builtin import builtin_tools
 from agents.tools.registry import ToolRegistry, load_plugins
 from agents.tools.secret_box import SecretBox
 from agents.tools.service import ToolService
 from agents.tools.store import ToolProviderStoreProtocol
+from agents.workflows.context import ServiceMissingError
 from agents.workflows.sandbox import CodeSandbox, SandboxLimits
 from agents.workflows.service import SandboxCodeRunner, WorkflowService
 from agents.workflows.store import WorkflowStoreProtocol
 from cluster.crews.crew_store import SqlCrewStore
-from cluster.crews.offline import keep_crewai_offline, lazy_runner
+from cluster.crews.offline import keep_crewai_offline
 from cluster.engines.handle_engine import HandleEmbedder, HandleEngines
 from cluster.knowledge.indexes import open_index
-from cluster.knowledge.knowledge_worker import WorkerQueue
 from cluster.outbound.guard import GuardedFetcher, OutboundPolicy
-from cluster.sessions.session_router import SessionRouter
 from cluster.settings import ChorusSettings
 from cluster.store import SqlConversationStore, SqlKnowledgeStore, SqlWorkflowStore
 from cluster.tools.tool_store import SqlToolProviderStore
@@ -76,8 +75,6 @@ class Services:
     crews: CrewService
     #: The skills (tools, workflows, crews) of an app's planner.
     app_tools: AppTools
-    #: Conversations, owned by the session shards (used by the gateway).
-    sessions: SessionRouter
     #: The SSRF guard every outbound fetch on a user's behalf goes through.
     guard: GuardedFetcher
     _started: asyncio.Future[None] | None = field(default=None, repr=False)
@@ -101,8 +98,13 @@ class Services:
             await store.start()  # type: ignore[attr-defined]
 
 
-def build_services(settings: ChorusSettings, app_name: str) -> Services:
-    """Every service of a Chorus process in the Serve application ``app_name``."""
+def build_services(
+    settings: ChorusSettings, app_name: str, *, ingestion: IngestionQueueProtocol | None = None
+) -> Services:
+    """Every service of a Chorus process in the Serve application ``app_name``.
+
+    ``ingestion`` is where the knowledge service queues documents (the gateway passes
+    the knowledge worker's queue); a process without one refuses to ingest."""
     keep_crewai_offline()  # before anything can import CrewAI (crews run in this process)
     database_url = settings.resolved_database_url()
     stores = Stores(
@@ -126,7 +128,7 @@ def build_services(settings: ChorusSettings, app_name: str) -> Services:
         stores.knowledge,
         index,
         retriever,
-        WorkerQueue(settings, app_name),
+        ingestion or NoIngestion(),
         guard,
         settings.max_upload_bytes,
     )
@@ -163,9 +165,46 @@ def build_services(settings: ChorusSettings, app_name: str) -> Services:
         app_tools=AppTools(
             builtins, tools=tools, workflows=workflows, crews=crews, retriever=retriever
         ),
-        sessions=SessionRouter(settings, app_name),
         guard=guard,
     )
+
+
+def lazy_runner(
+    gateway_url: str, *, api_key: str = "chorus", timeout_s: float = 600.0
+) -> Callable[[], CrewRunnerProtocol]:
+    """A factory of the CrewRunner for ``gateway_url`` (the gateway's root URL or its
+    ``/v1``), called on the first crew run: importing CrewAI takes seconds and memory,
+    so a process that never runs a crew (most session shards) never pays for it."""
+
+    def make() -> CrewRunnerProtocol:
+        keep_crewai_offline()
+        from cluster.crews.crew_runner import CrewRunner
+
+        return CrewRunner(gateway_url, api_key=api_key, timeout_s=timeout_s)
+
+    return make
+
+
+class NoIngestion:
+    """The ingestion queue of a process that does not ingest (shards, workers, jobs)."""
+
+    def _refuse(self) -> None:
+        raise ServiceMissingError("this process does not ingest documents")
+
+    def ingest_upload(self, workspace_id: str, kb_id: str, doc_id: str, data: bytes) -> None:
+        self._refuse()
+
+    def ingest_url(self, workspace_id: str, kb_id: str, doc_id: str) -> None:
+        self._refuse()
+
+    def crawl(self, workspace_id: str, kb_id: str, url: str, depth: int, max_pages: int) -> None:
+        self._refuse()
+
+    def reindex(self, workspace_id: str, kb_id: str, doc_id: str) -> None:
+        self._refuse()
+
+    def forget(self, doc_id: str) -> None:
+        self._refuse()
 
 
 def gateway_url(settings: ChorusSettings) -> str:

@@ -1,9 +1,9 @@
-"""Keeping CrewAI on the machine, and making the crew runner only when a crew runs.
+"""Keeping CrewAI on the machine: its telemetry, tracing and first-run prompts off.
 
 :func:`keep_crewai_offline` must run before ``crewai`` is imported: the composition
-root calls it when a process builds its services, and :func:`lazy_runner` again
-right before it imports the runner (every module that imports ``crewai`` lives in
-this package, and none sets anything when imported). It sets:
+root (``cluster/runtime.py``) calls it when a process builds its services, and again
+right before it imports the crew runner (every module that imports ``crewai`` lives
+in this package, and none sets anything when imported). It sets:
 
 - ``CREWAI_DISABLE_TELEMETRY``, ``CREWAI_DISABLE_TRACKING``: CrewAI's anonymous usage
   telemetry (OpenTelemetry spans to CrewAI's collector) is never started — CrewAI
@@ -31,9 +31,6 @@ folder named after the server's working directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-
-from agents.crews.service import CrewRunnerProtocol
 
 OFFLINE_ENV: dict[str, str] = {
     "CREWAI_DISABLE_TELEMETRY": "true",
@@ -53,19 +50,3 @@ def keep_crewai_offline() -> None:
 def crewai_offline() -> bool:
     """True when this process has :data:`OFFLINE_ENV` set."""
     return all(os.environ.get(key) == value for key, value in OFFLINE_ENV.items())
-
-
-def lazy_runner(
-    gateway_url: str, *, api_key: str = "chorus", timeout_s: float = 600.0
-) -> Callable[[], CrewRunnerProtocol]:
-    """A factory of the CrewRunner for ``gateway_url`` (the gateway's root URL or its
-    ``/v1``), called on the first crew run: importing CrewAI takes seconds and memory,
-    so a process that never runs a crew (most session shards) never pays for it."""
-
-    def make() -> CrewRunnerProtocol:
-        keep_crewai_offline()
-        from cluster.crews.crew_runner import CrewRunner
-
-        return CrewRunner(gateway_url, api_key=api_key, timeout_s=timeout_s)
-
-    return make

@@ -53,8 +53,8 @@ from channels.errors import install_error_handlers
 from cluster.crews.crew_runner import build_llm
 from cluster.crews.crew_store import SqlCrewStore
 from cluster.crews.crew_tool import CrewToolAdapter
-from cluster.crews.offline import lazy_runner
 from cluster.engines.openai_engine import OpenAICompatibleEngine
+from cluster.runtime import lazy_runner
 from cluster.store import default_database_url
 from tests.integration import postgres
 from tests.integration.conftest import TINY
