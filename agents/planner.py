@@ -31,7 +31,6 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from agents.conversation.events import Event, ToolCallEvent, ToolResultEvent
 from agents.engine import (
     ChatMessage,
     ChatRequest,
@@ -47,6 +46,7 @@ from agents.engine import (
     new_tool_call_id,
 )
 from agents.errors import ChorusError
+from agents.events import Event, ToolCallEvent, ToolResultEvent
 
 log = structlog.get_logger(__name__)
 STEP_LIMIT_REPLY = (

@@ -19,17 +19,6 @@ import structlog
 
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
-from agents.conversation.events import (
-    Citation,
-    Delta,
-    ErrorEvent,
-    Event,
-    MessageEnd,
-    MessageReplaced,
-    MessageStarted,
-    Suggestions,
-    UsageEvent,
-)
 from agents.conversation.moderation import OutputMasker, blocked_keyword
 from agents.conversation.records import (
     ConversationRecord,
@@ -41,6 +30,17 @@ from agents.conversation.records import (
 from agents.conversation.store import ConversationStoreProtocol
 from agents.engine import ChatMessage, ChatRequest, EngineProtocol, ResponseFormat, Usage
 from agents.errors import ChorusError
+from agents.events import (
+    Citation,
+    Delta,
+    ErrorEvent,
+    Event,
+    MessageEnd,
+    MessageReplaced,
+    MessageStarted,
+    Suggestions,
+    UsageEvent,
+)
 from agents.ids import new_id
 from agents.knowledge.index import SearchOptions
 from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol, context_block

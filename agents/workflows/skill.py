@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agents.conversation.events import Event
 from agents.errors import ChorusError
+from agents.events import Event
 from agents.tools.base import derived_name
 from agents.workflows.graph import WorkflowSpec
 from agents.workflows.nodes.start.entities import StartNodeData

@@ -16,7 +16,7 @@ import ray
 import structlog
 
 from agents.apps.spec import AppSpec
-from agents.conversation.events import ConversationStarted, Event
+from agents.events import ConversationStarted, Event
 from cluster.engines.deployments import deployment_name
 from cluster.engines.handle_engine import engine_for_model
 from cluster.log_config import configure_logging

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from agents.apps.spec import AppSpec
-from agents.conversation.events import Event
+from agents.events import Event
 from agents.tools.base import BaseTool
 from agents.tools.builtin import KnowledgeSearchTool, WorkflowTool, builtin_tools
 from agents.tools.registry import ToolRegistry

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from agents.conversation.events import Event
+from agents.events import Event
 from agents.workflows.context import CodeRunnerProtocol, ToolLookupProtocol, WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import WorkflowSpec
