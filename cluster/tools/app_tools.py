@@ -12,9 +12,10 @@ from typing import Any
 from agents.apps.spec import AppSpec
 from agents.events import Event
 from agents.tools.base import BaseTool
-from agents.tools.builtin import KnowledgeSearchTool, WorkflowTool, builtin_tools
+from agents.tools.builtin import KnowledgeSearchTool, builtin_tools
 from agents.tools.registry import ToolRegistry
 from agents.workflows.context import ServiceMissingError
+from agents.workflows.skill import WorkflowTool
 from cluster.settings import ChorusSettings
 from cluster.workflows.factory import build_workflow_service, code_runner, guard
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agents.workflows.sandbox import CodeSandbox, SandboxLimits
+from agents.sandbox import CodeSandbox, SandboxLimits
 from cluster.outbound.guard import GuardedFetcher, OutboundPolicy
 from cluster.settings import ChorusSettings
 from cluster.workflows.workflow_service import SandboxCodeRunner, WorkflowService

@@ -15,7 +15,8 @@ from typing import Any
 import structlog
 
 from agents.events import Event
-from agents.workflows.context import CodeRunnerProtocol, ToolLookupProtocol, WorkflowServices
+from agents.sandbox.code_runner import CodeRunnerProtocol
+from agents.workflows.context import ToolLookupProtocol, WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import WorkflowSpec
 from agents.workflows.records import WorkflowRecord

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from agents.sandbox import CodeSandbox
 from agents.workflows.context import WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
-from agents.workflows.sandbox import CodeSandbox
 from agents.workflows.validation import compile_workflow
 from cluster.workflows.workflow_service import SandboxCodeRunner
 
