@@ -46,7 +46,7 @@ class ReplyShape:
     def name_schema(self, name: str) -> dict[str, Any]:
         return {"const": name} if self.name_keyword == "const" else {"enum": [name]}
 
-    def call(self, name: str, arguments: Any) -> dict[str, Any]:
+    def call(self, name: str, arguments: object) -> dict[str, object]:
         """A call as the model writes it."""
         return {self.name_key: name, "arguments": arguments}
 
