@@ -5,9 +5,10 @@ Each step sends the conversation and the tools to the engine. Two ways to ask:
 - ``native``: OpenAI ``tools``; the engine returns ``tool_calls`` (our llama.cpp server
   emulates them with a JSON-schema grammar for models without a native format, so even
   the tiny CPU model answers with a well-formed call);
-- ``json_schema``: for an engine without tool support, the planner itself constrains
-  the reply with ``response_format`` to ``{"tool": <name>, "arguments": {...}}`` or
-  ``{"answer": "..."}`` (one call per step).
+- ``json_schema``: for an engine without tool support, the planner itself emulates the
+  call as the engine client does (:mod:`agents.tool_calls`), with its own reply shape:
+  ``{"tool": <name>, "arguments": {...}}`` or ``{"answer": "..."}`` (one call per step;
+  a reply outside the schema is taken as the answer).
 
 Several calls in one step run concurrently. A failed call — unknown tool, arguments
 that fail the tool's schema, the tool's own error, its timeout — becomes a result the
@@ -31,28 +32,30 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from agents.conversation.events import Event, ToolCallEvent, ToolResultEvent
+from agents import tool_calls
 from agents.engine import (
     ChatMessage,
     ChatRequest,
     EngineProtocol,
     FunctionCall,
-    JsonSchemaFormat,
     NamedToolChoice,
-    ResponseFormat,
     ToolCall,
     ToolChoice,
     ToolDefinition,
     Usage,
     new_tool_call_id,
 )
-from agents.errors import ChorusError
+from agents.errors import ChorusError, UpstreamError
+from agents.events import Event, ToolCallEvent, ToolResultEvent
 
 log = structlog.get_logger(__name__)
 STEP_LIMIT_REPLY = (
     "I stopped after {steps} tool steps without reaching an answer. "
     "Please rephrase or narrow the question."
 )
+#: The json_schema mode's replies: ``{"tool": <name>, "arguments": {...}}`` or
+#: ``{"answer": "..."}``.
+DECISION_REPLY = tool_calls.ReplyShape(name_key="tool", answer_key="answer", name_keyword="enum")
 
 
 class PlannerToolProtocol(Protocol):
@@ -120,35 +123,10 @@ class Planner:
             for t in self.tools
         ]
 
-    def decision_schema(self, choice: str = "auto") -> dict[str, Any]:
-        """json_schema mode: a tool call (arguments per the tool's schema) or an answer;
-        ``choice`` "required" drops the answer, a tool's name keeps only that tool."""
-        tools = [t for t in self.tools if choice in ("auto", "required", t.name)]
-        calls = [
-            {
-                "type": "object",
-                "properties": {"tool": {"enum": [t.name]}, "arguments": t.parameters},
-                "required": ["tool", "arguments"],
-                "additionalProperties": False,
-            }
-            for t in tools
-        ]
-        if choice != "auto":
-            return {"anyOf": calls}
-        answer = {
-            "type": "object",
-            "properties": {"answer": {"type": "string"}},
-            "required": ["answer"],
-            "additionalProperties": False,
-        }
-        return {"anyOf": [*calls, answer]}
-
     async def run(
         self, messages: list[ChatMessage], *, conversation_id: str, message_id: str
     ) -> AsyncIterator[PlannerOutput]:
         history = list(messages)
-        if self.mode == "json_schema":
-            history = self._with_tool_guide(history)
         for step in range(1, self.max_steps + 1):
             calls: list[_Call] = []
             choice = self.first_tool_choice if step == 1 else "auto"
@@ -183,44 +161,24 @@ class Planner:
         self, history: list[ChatMessage], calls: list[_Call], choice: str = "auto"
     ) -> AsyncIterator[PlannerOutput]:
         if self.mode == "json_schema":
-            request = ChatRequest(
-                model=self.model,
-                messages=history,
-                temperature=self.temperature,
-                max_tokens=self.max_tokens,
-                response_format=ResponseFormat(
-                    type="json_schema",
-                    json_schema=JsonSchemaFormat.model_validate(
-                        {"name": "decision", "schema": self.decision_schema(choice)}
-                    ),
-                ),
-            )
+            offer = self._request(history, choice, stream=False)
+            request = tool_calls.emulated(offer, DECISION_REPLY, name="decision")
             reply = await self.engine.chat(request)
             if reply.usage is not None:
                 yield PlannerOutput("usage", usage=reply.usage)
-            text = reply.choices[0].message.content if reply.choices else ""
-            decision = _loads(text if isinstance(text, str) else "")
-            if isinstance(decision, dict) and "tool" in decision:
-                calls.append(
-                    _Call(new_tool_call_id(), str(decision["tool"]),
-                          json.dumps(decision.get("arguments", {})))
-                )  # fmt: skip
-            elif isinstance(decision, dict) and isinstance(decision.get("answer"), str):
-                yield PlannerOutput("text", text=decision["answer"])
+            content = reply.choices[0].message.content if reply.choices else ""
+            text = content if isinstance(content, str) else ""
+            try:
+                decision = tool_calls.read_reply(text, DECISION_REPLY)
+            except UpstreamError:
+                decision = text  # the engine ignored the schema: its text is the answer
+            if isinstance(decision, FunctionCall):
+                calls.append(_Call(new_tool_call_id(), decision.name, decision.arguments))
             else:
-                yield PlannerOutput("text", text=text if isinstance(text, str) else "")
+                yield PlannerOutput("text", text=decision)
             return
-        request = ChatRequest(
-            model=self.model,
-            messages=history,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            tools=self.definitions() or None,
-            tool_choice=self._tool_choice(choice) if self.tools else None,
-            stream=True,
-        )
         partial: dict[int, dict[str, str]] = {}
-        stream = self.engine.chat_stream(request)
+        stream = self.engine.chat_stream(self._request(history, choice, stream=True))
         try:
             async for chunk in stream:
                 if chunk.usage is not None:
@@ -242,22 +200,23 @@ class Planner:
             slot = partial[index]
             calls.append(_Call(slot["id"] or new_tool_call_id(), slot["name"], slot["arguments"]))
 
+    def _request(self, history: list[ChatMessage], choice: str, *, stream: bool) -> ChatRequest:
+        """The step's request with the tools offered natively (json_schema mode emulates it)."""
+        return ChatRequest(
+            model=self.model,
+            messages=history,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            tools=self.definitions() or None,
+            tool_choice=self._tool_choice(choice) if self.tools else None,
+            stream=stream,
+        )
+
     @staticmethod
     def _tool_choice(choice: str) -> ToolChoice:
         if choice in ("auto", "required"):
             return choice  # type: ignore[return-value]
         return NamedToolChoice.model_validate({"type": "function", "function": {"name": choice}})
-
-    def _with_tool_guide(self, history: list[ChatMessage]) -> list[ChatMessage]:
-        guide = "You can use these tools. Reply with JSON: {\"tool\": name, \"arguments\": " \
-            "{...}} to call one, or {\"answer\": text} when you can answer.\n" + "\n".join(
-                f"- {t.name}: {t.description} Parameters: {json.dumps(t.parameters)}"
-                for t in self.tools
-            )  # fmt: skip
-        if history and history[0].role == "system" and isinstance(history[0].content, str):
-            return [ChatMessage(role="system", content=history[0].content + "\n\n" + guide),
-                    *history[1:]]  # fmt: skip
-        return [ChatMessage(role="system", content=guide), *history]
 
     # -- running tools ---------------------------------------------------------------------
 
@@ -307,7 +266,7 @@ class Planner:
             lines = [f"Result of {c.name}: {content(c)}" for c in calls]
             return [
                 ChatMessage(role="assistant", content=json.dumps(
-                    {"tool": calls[0].name, "arguments": _loads(calls[0].raw_arguments)})),
+                    DECISION_REPLY.call(calls[0].name, _loads(calls[0].raw_arguments)))),
                 ChatMessage(role="user", content="\n".join(lines)),
             ]  # fmt: skip
         messages = [

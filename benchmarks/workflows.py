@@ -136,7 +136,7 @@ async def measure_graph(spec: WorkflowSpec, repeats: int) -> dict[str, Any]:
 
 
 async def measure_code(runs: int) -> dict[str, Any]:
-    from agents.workflows.sandbox import CodeSandbox
+    from agents.sandbox import CodeSandbox
 
     sandbox = CodeSandbox()
     if not sandbox.available():

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.crews.events import CrewEvent
 from agents.crews.spec import CrewSpec, parse_crew_spec, spec_error
 from agents.errors import InvalidInputError
+from agents.events import CrewEvent
 from channels.rest_api import Workspace, services
 
 router = APIRouter(prefix="/api/crews", tags=["crews"])

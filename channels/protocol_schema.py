@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agents.conversation.events import EVENT_ADAPTER
+from agents.events import EVENT_ADAPTER
 from channels.ws_chat import FRAME_ADAPTER
 
 

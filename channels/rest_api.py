@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.apps.spec import AppSpec, export_spec, parse_spec
-from agents.conversation.events import Event
 from agents.conversation.store import ConversationStoreProtocol
 from agents.errors import InvalidInputError
+from agents.events import Event
 from agents.ids import new_id
 from cluster.runtime import Services
 from cluster.sessions.session_router import SessionRouter

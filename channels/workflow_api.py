@@ -61,7 +61,8 @@ async def validate(spec: WorkflowSpec) -> Any:
 
 @router.post("/import", summary="Import a Dify DSL export (or a Chorus export)")
 async def import_dsl(body: ImportBody, request: Request, workspace: str = Workspace) -> Any:
-    from agents.workflows.dify_import import import_dify, load_spec
+    from agents.workflows.dify.importer import import_dify
+    from agents.workflows.export import load_spec
 
     if body.dsl.lstrip().startswith(("kind: chorus-workflow", '{"kind": "chorus-workflow"')):
         spec, report, problems = load_spec(body.dsl), None, []
@@ -115,7 +116,7 @@ async def delete(workflow_id: str, request: Request, workspace: str = Workspace)
 
 @router.get("/{workflow_id}/export", summary="Export as YAML (no secrets)")
 async def export(workflow_id: str, request: Request, workspace: str = Workspace) -> Response:
-    from agents.workflows.dify_import import export_spec
+    from agents.workflows.export import export_spec
 
     record = await _workflows(request).store.get_workflow(workspace, workflow_id)
     return Response(export_spec(record.spec), media_type="application/x-yaml")

@@ -2,7 +2,7 @@
 
 Client frames (``type``): ``start`` (new conversation on an app), ``resume``,
 ``message``, ``stop``, ``ping``. Server frames are the events of
-:mod:`agents.conversation.events` plus ``pong``. Every refusal is an ``error``
+:mod:`agents.events` plus ``pong``. Every refusal is an ``error``
 event with a stable ``code``; the socket and the conversation stay usable.
 See docs/protocol.md.
 """
@@ -18,8 +18,8 @@ from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agents.apps.spec import AppSpec
-from agents.conversation.events import ErrorEvent, Event
 from agents.errors import ChorusError
+from agents.events import ErrorEvent, Event
 from agents.ids import new_id
 from cluster.sessions.session_router import SessionRouter
 

@@ -26,14 +26,15 @@ from agents.knowledge.index import KnowledgeIndexProtocol
 from agents.knowledge.retriever import KnowledgeRetriever
 from agents.knowledge.service import IngestionQueueProtocol, KnowledgeService
 from agents.knowledge.store import KnowledgeStoreProtocol
+from agents.sandbox import CodeSandbox, SandboxLimits
+from agents.sandbox.code_runner import SandboxCodeRunner
 from agents.tools.builtin import builtin_tools
 from agents.tools.registry import ToolRegistry, load_plugins
 from agents.tools.secret_box import SecretBox
 from agents.tools.service import ToolService
 from agents.tools.store import ToolProviderStoreProtocol
 from agents.workflows.context import ServiceMissingError
-from agents.workflows.sandbox import CodeSandbox, SandboxLimits
-from agents.workflows.service import SandboxCodeRunner, WorkflowService
+from agents.workflows.service import WorkflowService
 from agents.workflows.store import WorkflowStoreProtocol
 from cluster.crews.crew_store import SqlCrewStore
 from cluster.crews.offline import keep_crewai_offline

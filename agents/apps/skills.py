@@ -9,16 +9,17 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from agents.apps.spec import AppSpec
-from agents.conversation.events import Event
 from agents.crews.service import CrewService
 from agents.crews.skill import CrewSkill
+from agents.events import Event
 from agents.knowledge.retriever import RetrieverProtocol
 from agents.tools.base import BaseTool
-from agents.tools.builtin import KnowledgeSearchTool, WorkflowTool
+from agents.tools.builtin import KnowledgeSearchTool
 from agents.tools.registry import ToolRegistry
 from agents.tools.service import ToolService
 from agents.workflows.context import ServiceMissingError
 from agents.workflows.service import WorkflowService
+from agents.workflows.skill import WorkflowTool
 
 
 class AppTools:

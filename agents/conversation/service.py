@@ -14,12 +14,12 @@ import structlog
 
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
-from agents.conversation.events import ConversationStarted, ErrorEvent, Event
 from agents.conversation.records import ConversationRecord, EarlierMessage, MessageRecord
 from agents.conversation.store import ConversationStoreProtocol
 from agents.conversation.turn import AppToolsProtocol, ConversationState, TurnRunner
 from agents.engine import EngineProtocol
 from agents.errors import ChorusError, InvalidInputError
+from agents.events import ConversationStarted, ErrorEvent, Event
 from agents.ids import new_id
 from agents.knowledge.retriever import RetrieverProtocol
 

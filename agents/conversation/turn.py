@@ -1,4 +1,5 @@
-"""One chat turn: moderation in -> memory -> engine -> moderation out -> persist -> follow-ups.
+"""One chat turn, as named stages over one event stream: moderate input -> retrieve ->
+assemble the prompt -> answer (its text through output moderation) -> follow-ups.
 
 Ordering guarantees: the user message is stored before the model is called; the
 answer (with its final status) is stored before ``message_end`` is sent; every
@@ -9,9 +10,9 @@ event and a ``failed`` answer; a stop request becomes a ``stopped`` answer.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -19,7 +20,24 @@ import structlog
 
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
-from agents.conversation.events import (
+from agents.conversation.answer_source import AnswerPiece, planned_answer, streamed_answer
+from agents.conversation.follow_ups import (
+    follow_ups_messages,
+    follow_ups_request,
+    read_follow_ups,
+)
+from agents.conversation.moderation import OutputMasker, blocked_keyword
+from agents.conversation.prompt import PromptAssembler
+from agents.conversation.records import (
+    ConversationRecord,
+    MessageRecord,
+    SummaryRecord,
+    TurnUsage,
+)
+from agents.conversation.store import ConversationStoreProtocol
+from agents.engine import ChatMessage, EngineProtocol, Usage
+from agents.errors import ChorusError
+from agents.events import (
     Citation,
     Delta,
     ErrorEvent,
@@ -30,21 +48,10 @@ from agents.conversation.events import (
     Suggestions,
     UsageEvent,
 )
-from agents.conversation.moderation import OutputMasker, blocked_keyword
-from agents.conversation.records import (
-    ConversationRecord,
-    MessageRecord,
-    PromptRecord,
-    SummaryRecord,
-    TurnUsage,
-)
-from agents.conversation.store import ConversationStoreProtocol
-from agents.engine import ChatMessage, ChatRequest, EngineProtocol, ResponseFormat, Usage
-from agents.errors import ChorusError
 from agents.ids import new_id
 from agents.knowledge.index import SearchOptions
-from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol, context_block
-from agents.planner import Planner, PlannerToolProtocol
+from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol
+from agents.planner import PlannerToolProtocol
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +80,46 @@ class AppToolsProtocol(Protocol):
         ...
 
 
+@dataclass
+class _Turn:
+    """One turn in progress: its records, and what each stage leaves for the next."""
+
+    state: ConversationState
+    id: str
+    question: str
+    user: MessageRecord
+    answer: MessageRecord
+    #: Input moderation refused the question (it is stored as ``blocked``).
+    blocked: bool
+    masker: OutputMasker
+    usage: TurnUsage
+    knowledge: list[RetrievedChunk] = field(default_factory=list)
+    #: The answer's text as sent (masked).
+    parts: list[str] = field(default_factory=list)
+    status: Literal["complete", "stopped", "failed"] = "complete"
+    #: A stage ended the turn early; ``message_end`` follows at once.
+    ended: bool = False
+    started: float = 0.0
+    first_token: float | None = None
+    #: The answer prompt's record, written while the model works.
+    recorded: asyncio.Future[None] | None = None
+
+    @property
+    def conversation_id(self) -> str:
+        return self.state.record.id
+
+    @property
+    def spec(self) -> AppSpec:
+        return self.state.spec
+
+    def end(self, status: Literal["complete", "failed"]) -> None:
+        self.status = status
+        self.ended = True
+
+
+Stage = Callable[[_Turn], AsyncGenerator[Event, None]]
+
+
 class TurnRunner:
     def __init__(
         self,
@@ -85,14 +132,40 @@ class TurnRunner:
         self.store = store
         self.retriever = retriever
         self.tools = tools
+        self.prompts = PromptAssembler(engine, store)
 
     async def run(
         self, state: ConversationState, text: str, turn_id: str | None = None
     ) -> AsyncIterator[Event]:
-        """Yields the turn's events; never raises for engine or moderation failures."""
+        """Yields the turn's events; never raises for engine or moderation failures.
+
+        ``message_started`` first, then each stage's events, then ``message_end`` (a
+        stage may end the turn early: a blocked question, a failed or empty retrieval).
+        A cancelled turn stores what was sent as ``stopped`` and re-raises.
+        """
+        turn = await self._open(state, text, turn_id or new_id("turn"))
+        yield MessageStarted(
+            conversation_id=turn.conversation_id, turn_id=turn.id, message_id=turn.answer.id,
+            user_message_id=turn.user.id,
+        )  # fmt: skip
+        stages: tuple[Stage, ...] = (
+            self._moderate_input, self._retrieve, self._answer, self._follow_ups,
+        )  # fmt: skip
+        for stage in stages:
+            async with aclosing(stage(turn)) as events:
+                async for event in events:
+                    yield event
+            if turn.ended:
+                break
+        yield MessageEnd(
+            conversation_id=turn.conversation_id, message_id=turn.answer.id, status=turn.status
+        )
+
+    async def _open(self, state: ConversationState, text: str, turn_id: str) -> _Turn:
+        """Store the question (``blocked`` if input moderation refuses it), then the
+        pending answer."""
         conv = state.record
         spec = state.spec
-        turn_id = turn_id or new_id("turn")
         state.cancel.clear()
         user = MessageRecord(
             id=new_id("msg"),
@@ -103,7 +176,7 @@ class TurnRunner:
             role="user",
             content=text,
         )
-        blocked = blocked_keyword(text, spec.moderation.input_keywords)
+        blocked = bool(blocked_keyword(text, spec.moderation.input_keywords))
         if blocked:
             user.status = "blocked"
         await self.store.add_message(user)
@@ -119,115 +192,160 @@ class TurnRunner:
         )
         await self.store.add_message(answer)
         state.messages.append(answer)
-        yield MessageStarted(
-            conversation_id=conv.id, turn_id=turn_id, message_id=answer.id, user_message_id=user.id
-        )
-        if blocked:
-            answer.content = spec.moderation.blocked_reply
+        masker = OutputMasker(spec.moderation.output_keywords, spec.moderation.mask)
+        usage = TurnUsage(model=spec.model.model)
+        return _Turn(state, turn_id, text, user, answer, blocked, masker, usage)
+
+    # -- the stages ------------------------------------------------------------------------
+
+    async def _moderate_input(self, turn: _Turn) -> AsyncGenerator[Event, None]:
+        """A refused question gets the app's preset reply, and no model call."""
+        if not turn.blocked:
+            return
+        turn.answer.content = turn.spec.moderation.blocked_reply
+        turn.answer.status = "complete"
+        await self.store.update_message(turn.answer)
+        yield MessageReplaced(
+            conversation_id=turn.conversation_id, message_id=turn.answer.id,
+            content=turn.answer.content, reason="input_blocked",
+        )  # fmt: skip
+        turn.end("complete")
+
+    async def _retrieve(self, turn: _Turn) -> AsyncGenerator[Event, None]:
+        """The app's knowledge for the question, each chunk cited before the answer; a
+        failed search fails the turn, nothing relevant gets the app's empty reply."""
+        if not turn.spec.knowledge_bases:
+            return
+        answer = turn.answer
+        try:
+            turn.knowledge = await self._search(turn.state, turn.question)
+        except ChorusError as exc:
+            answer.status = "failed"
+            answer.error = {"code": exc.code, "message": exc.message}
+            await self.store.update_message(answer)
+            yield ErrorEvent(
+                conversation_id=turn.conversation_id, message_id=answer.id, code=exc.code,
+                message=exc.message,
+            )  # fmt: skip
+            turn.end("failed")
+            return
+        for item in turn.knowledge:
+            yield Citation(
+                conversation_id=turn.conversation_id,
+                message_id=answer.id,
+                kb_id=item.kb_id,
+                document_id=item.chunk.document_id,
+                document_title=item.chunk.title,
+                chunk_id=item.chunk.id,
+                chunk_index=item.chunk.chunk_index,
+                score=item.chunk.score,
+                content=item.chunk.text,
+            )
+        if not turn.knowledge:  # nothing relevant: say so instead of inventing
+            answer.content = turn.spec.retrieval.empty_reply
             answer.status = "complete"
             await self.store.update_message(answer)
-            yield MessageReplaced(
-                conversation_id=conv.id,
-                message_id=answer.id,
-                content=answer.content,
-                reason="input_blocked",
-            )
-            yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status="complete")
-            return
+            yield Delta(conversation_id=turn.conversation_id, message_id=answer.id,
+                        content=answer.content)  # fmt: skip
+            turn.end("complete")
 
-        knowledge: list[RetrievedChunk] = []
-        if spec.knowledge_bases:
-            try:
-                knowledge = await self._retrieve(state, text)
-            except ChorusError as exc:
-                answer.status = "failed"
-                answer.error = {"code": exc.code, "message": exc.message}
-                await self.store.update_message(answer)
-                yield ErrorEvent(
-                    conversation_id=conv.id, message_id=answer.id, code=exc.code,
-                    message=exc.message,
-                )  # fmt: skip
-                yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status="failed")
-                return
-            for item in knowledge:
-                yield Citation(
-                    conversation_id=conv.id,
-                    message_id=answer.id,
-                    kb_id=item.kb_id,
-                    document_id=item.chunk.document_id,
-                    document_title=item.chunk.title,
-                    chunk_id=item.chunk.id,
-                    chunk_index=item.chunk.chunk_index,
-                    score=item.chunk.score,
-                    content=item.chunk.text,
-                )
-            if not knowledge:  # nothing relevant: say so instead of inventing
-                answer.content = spec.retrieval.empty_reply
-                answer.status = "complete"
-                await self.store.update_message(answer)
-                yield Delta(conversation_id=conv.id, message_id=answer.id, content=answer.content)
-                yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status="complete")
-                return
-
-        started = time.perf_counter()
-        first_token: float | None = None
-        masker = OutputMasker(spec.moderation.output_keywords, spec.moderation.mask)
-        parts: list[str] = []
-        status: Literal["complete", "stopped", "failed"] = "complete"
-        usage = TurnUsage(model=spec.model.model)
-        recorded: asyncio.Future[None] | None = None
+    async def _answer(self, turn: _Turn) -> AsyncGenerator[Event, None]:
+        """Assemble the prompt, stream the model's (or the planner's) answer through
+        output moderation, then store it. A ChorusError fails the answer (an ``error``
+        event says why); a cancelled turn stores what was sent as ``stopped``."""
+        turn.started = time.perf_counter()
         try:
-            prompt = await self._prompt(state, turn_id, knowledge)
-            # The prompt record is written while the model works (awaited before the end).
-            recorded = asyncio.ensure_future(self._record(state, turn_id, "answer", prompt))
-            async for piece in self._answer(state, prompt, answer.id):
-                if isinstance(piece, str):
-                    if first_token is None:
-                        first_token = time.perf_counter()
-                    safe = masker.feed(piece)
-                    if safe:
-                        parts.append(safe)
-                        yield Delta(conversation_id=conv.id, message_id=answer.id, content=safe)
-                elif isinstance(piece, Usage):
-                    usage.prompt_tokens += piece.prompt_tokens
-                    usage.completion_tokens += piece.completion_tokens
-                else:
-                    yield piece
-                if state.cancel.is_set():
-                    status = "stopped"
-                    break
+            prompt = await self._assemble_prompt(turn)
+            pieces = await self._pieces(turn.state, prompt, turn.answer.id)
+            async for event in self._moderate_output(turn, pieces):
+                yield event
         except ChorusError as exc:
-            status = "failed"
-            answer.error = {"code": exc.code, "message": exc.message}
-            log.warning("turn_failed", conversation_id=conv.id, code=exc.code, error=exc.message)
+            turn.status = "failed"
+            turn.answer.error = {"code": exc.code, "message": exc.message}
+            log.warning(
+                "turn_failed", conversation_id=turn.conversation_id, code=exc.code,
+                error=exc.message,
+            )  # fmt: skip
         except asyncio.CancelledError:
-            status = "stopped"
-            answer.content = "".join(parts) + masker.flush()
-            answer.status = status
-            await asyncio.shield(self.store.update_message(answer))
+            turn.answer.content = "".join(turn.parts) + turn.masker.flush()
+            turn.answer.status = "stopped"
+            await asyncio.shield(self.store.update_message(turn.answer))
             raise
-        if recorded is not None:
-            await recorded
-        rest = masker.flush()
+        async for event in self._store_answer(turn):
+            yield event
+
+    async def _follow_ups(self, turn: _Turn) -> AsyncGenerator[Event, None]:
+        """Suggested next questions after a complete answer, if the app wants them."""
+        if turn.status != "complete" or not turn.spec.follow_ups.enabled:
+            return
+        questions = await self._suggest(turn)
+        if questions:
+            turn.answer.suggestions = questions
+            await self.store.update_message(turn.answer)
+            yield Suggestions(
+                conversation_id=turn.conversation_id, message_id=turn.answer.id,
+                questions=questions,
+            )  # fmt: skip
+
+    # -- the answer ------------------------------------------------------------------------
+
+    async def _assemble_prompt(self, turn: _Turn) -> list[ChatMessage]:
+        """The prompt (see :class:`PromptAssembler`); its record is written while the
+        model works (awaited before the answer is stored)."""
+        prompt = await self.prompts.assemble(turn.state, turn.id, turn.knowledge)
+        recording = self.prompts.record(turn.state, turn.id, "answer", prompt)
+        turn.recorded = asyncio.ensure_future(recording)
+        return prompt
+
+    async def _moderate_output(
+        self, turn: _Turn, pieces: AsyncIterator[AnswerPiece]
+    ) -> AsyncIterator[Event]:
+        """The answer's events: its text masked by output moderation (kept in
+        ``turn.parts``), each model call's usage counted, a stop request honoured."""
+        async for piece in pieces:
+            if isinstance(piece, str):
+                if turn.first_token is None:
+                    turn.first_token = time.perf_counter()
+                safe = turn.masker.feed(piece)
+                if safe:
+                    turn.parts.append(safe)
+                    yield Delta(conversation_id=turn.conversation_id, message_id=turn.answer.id,
+                                content=safe)  # fmt: skip
+            elif isinstance(piece, Usage):
+                turn.usage.prompt_tokens += piece.prompt_tokens
+                turn.usage.completion_tokens += piece.completion_tokens
+            else:
+                yield piece
+            if turn.state.cancel.is_set():
+                turn.status = "stopped"
+                break
+
+    async def _store_answer(self, turn: _Turn) -> AsyncIterator[Event]:
+        """The held-back text, then the answer stored with its status and usage; then its
+        error (if it failed) and usage events."""
+        if turn.recorded is not None:
+            await turn.recorded
+        answer, usage = turn.answer, turn.usage
+        rest = turn.masker.flush()
         if rest:
-            parts.append(rest)
-            yield Delta(conversation_id=conv.id, message_id=answer.id, content=rest)
-        usage.latency_ms = (time.perf_counter() - started) * 1000
-        if first_token is not None:
-            usage.time_to_first_token_ms = (first_token - started) * 1000
-        answer.content = "".join(parts)
-        answer.status = status
+            turn.parts.append(rest)
+            yield Delta(conversation_id=turn.conversation_id, message_id=answer.id, content=rest)
+        usage.latency_ms = (time.perf_counter() - turn.started) * 1000
+        if turn.first_token is not None:
+            usage.time_to_first_token_ms = (turn.first_token - turn.started) * 1000
+        answer.content = "".join(turn.parts)
+        answer.status = turn.status
         answer.usage = usage
         await self.store.update_message(answer)
         if answer.error:
             yield ErrorEvent(
-                conversation_id=conv.id,
+                conversation_id=turn.conversation_id,
                 message_id=answer.id,
                 code=answer.error["code"],
                 message=answer.error["message"],
             )
         yield UsageEvent(
-            conversation_id=conv.id,
+            conversation_id=turn.conversation_id,
             message_id=answer.id,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
@@ -235,65 +353,24 @@ class TurnRunner:
             time_to_first_token_ms=usage.time_to_first_token_ms,
             model=usage.model,
         )
-        if status == "complete" and spec.follow_ups.enabled:
-            questions = await self._follow_ups(state, turn_id, answer)
-            if questions:
-                answer.suggestions = questions
-                await self.store.update_message(answer)
-                yield Suggestions(
-                    conversation_id=conv.id, message_id=answer.id, questions=questions
-                )
-        yield MessageEnd(conversation_id=conv.id, message_id=answer.id, status=status)
 
-    async def _answer(
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _pieces(
         self, state: ConversationState, prompt: list[ChatMessage], message_id: str
-    ) -> AsyncIterator[str | Usage | Event]:
-        """The answer as text pieces, usage per model call, and (with tools) the
-        planner's tool_call / tool_result events."""
+    ) -> AsyncIterator[AnswerPiece]:
+        """The answer's source: the planner when the app has tools, workflows or crews
+        (resolved here: an unknown one fails the answer), else the model, streamed."""
         spec = state.spec
         if (spec.tools or spec.workflows or spec.crews) and self.tools is not None:
             tools = await self.tools.tools_for(spec, state.record.workspace_id)
-            planner = Planner(
-                self.engine,
-                spec.model.model,
-                tools,
-                max_steps=spec.planner.max_steps,
-                mode=spec.planner.mode,
-                first_tool_choice=spec.planner.first_tool_choice,
-                temperature=spec.model.temperature,
-                max_tokens=spec.model.max_tokens,
-            )
-            outputs = planner.run(prompt, conversation_id=state.record.id, message_id=message_id)
-            try:
-                async for out in outputs:
-                    if out.kind == "text":
-                        yield out.text
-                    elif out.kind == "usage" and out.usage is not None:
-                        yield out.usage
-                    elif out.event is not None:
-                        yield out.event
-            finally:
-                await outputs.aclose()  # type: ignore[attr-defined]
-            return
-        request = ChatRequest(
-            model=spec.model.model,
-            messages=prompt,
-            temperature=spec.model.temperature,
-            top_p=spec.model.top_p,
-            max_tokens=spec.model.max_tokens,
-            stream=True,
-        )
-        stream = self.engine.chat_stream(request)
-        try:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    yield chunk.usage
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+            return planned_answer(
+                self.engine, spec, tools, prompt, conversation_id=state.record.id,
+                message_id=message_id,
+            )  # fmt: skip
+        return streamed_answer(self.engine, spec, prompt)
 
-    async def _retrieve(self, state: ConversationState, text: str) -> list[RetrievedChunk]:
+    async def _search(self, state: ConversationState, text: str) -> list[RetrievedChunk]:
         if self.retriever is None:
             raise ChorusError(
                 "this app uses knowledge bases, but knowledge is not available here",
@@ -312,114 +389,16 @@ class TurnRunner:
             state.record.workspace_id, state.spec.knowledge_bases, text, options
         )
 
-    async def _prompt(
-        self, state: ConversationState, turn_id: str, knowledge: list[RetrievedChunk]
-    ) -> list[ChatMessage]:
-        """Summary + window (+ retrieved context), refreshing the summary first if
-        messages left the window."""
-        spec = state.spec
-        history = memory.usable(state.messages)
-        covered = state.summary.covers_until_seq if state.summary else -1
-        window = await memory.select_window(history, spec.memory, state.tokens, covered)
-        if window.evicted and spec.memory.summary:
-            await self._summarise(state, turn_id, window.evicted)
-        summary = state.summary.text if (state.summary and spec.memory.summary) else ""
-        system = spec.render_system_prompt(state.record.inputs)
-        if knowledge:
-            system += "\n\n" + context_block(knowledge)
-        return memory.assemble(system, summary, window.kept)
-
-    async def _summarise(
-        self, state: ConversationState, turn_id: str, evicted: list[MessageRecord]
-    ) -> None:
-        limit = state.spec.memory.summary_max_chars
-        previous = state.summary.text if state.summary else ""
-        earlier = memory.LongTermMemory.parse(previous).summary
-        request_messages = memory.summary_request(earlier, evicted, limit)
-        await self._record(state, turn_id, "summary", request_messages)
+    async def _suggest(self, turn: _Turn) -> list[str]:
+        """Follow-up questions for the answer; none when the model fails to give them."""
+        count = turn.spec.follow_ups.count
+        last_user = next((m for m in reversed(turn.state.messages) if m.role == "user"), None)
+        question = last_user.content if last_user else ""
+        prompt = follow_ups_messages(count, question, turn.answer.content)
+        await self.prompts.record(turn.state, turn.id, "follow_ups", prompt)
         try:
-            out = await self.engine.chat(
-                ChatRequest(
-                    model=state.spec.model.model,
-                    messages=request_messages,
-                    temperature=0,
-                    max_tokens=max(64, limit // 6),
-                )
-            )
-            model_summary = out.choices[0].message.content or ""
-        except ChorusError as exc:
-            log.warning("summary_failed", conversation_id=state.record.id, error=exc.message)
-            model_summary = ""
-        text = memory.fold(previous, evicted, model_summary, limit)
-        record = SummaryRecord(
-            conversation_id=state.record.id,
-            workspace_id=state.record.workspace_id,
-            text=text,
-            covers_until_seq=evicted[-1].seq,
-        )
-        await self.store.save_summary(record)
-        state.summary = record
-
-    async def _follow_ups(
-        self, state: ConversationState, turn_id: str, answer: MessageRecord
-    ) -> list[str]:
-        count = state.spec.follow_ups.count
-        schema = {
-            "type": "object",
-            "properties": {
-                "questions": {
-                    "type": "array",
-                    "items": {"type": "string", "minLength": 3, "maxLength": 120},
-                    "minItems": 1,
-                    "maxItems": count,
-                }
-            },
-            "required": ["questions"],
-            "additionalProperties": False,
-        }
-        last_user = next((m for m in reversed(state.messages) if m.role == "user"), None)
-        messages = [
-            ChatMessage(
-                role="system",
-                content=f"Suggest up to {count} short follow-up questions the user might ask "
-                "next. Reply with JSON.",
-            ),
-            ChatMessage(
-                role="user",
-                content=f"User: {last_user.content if last_user else ''}\n"
-                f"Assistant: {answer.content}",
-            ),
-        ]
-        await self._record(state, turn_id, "follow_ups", messages)
-        try:
-            out = await self.engine.chat(
-                ChatRequest(
-                    model=state.spec.model.model,
-                    messages=messages,
-                    temperature=0.3,
-                    max_tokens=60 * count,
-                    response_format=ResponseFormat.model_validate(
-                        {"type": "json_schema", "json_schema": {"name": "f", "schema": schema}}
-                    ),
-                )
-            )
-            data = json.loads(out.choices[0].message.content or "{}")
-            questions = [q.strip() for q in data.get("questions", []) if str(q).strip()]
+            out = await self.engine.chat(follow_ups_request(turn.spec.model.model, prompt, count))
+            return read_follow_ups(out.choices[0].message.content, count)
         except (ChorusError, ValueError, AttributeError) as exc:
-            log.warning("follow_ups_failed", conversation_id=state.record.id, error=str(exc))
+            log.warning("follow_ups_failed", conversation_id=turn.conversation_id, error=str(exc))
             return []
-        return questions[:count]
-
-    async def _record(
-        self, state: ConversationState, turn_id: str, purpose: str, messages: list[ChatMessage]
-    ) -> None:
-        await self.store.add_prompt(
-            PromptRecord(
-                turn_id=turn_id,
-                conversation_id=state.record.id,
-                workspace_id=state.record.workspace_id,
-                purpose=purpose,  # type: ignore[arg-type]
-                messages=[m.model_dump(mode="json", exclude_none=True) for m in messages],
-                model=state.spec.model.model,
-            )
-        )

@@ -16,11 +16,11 @@ from typing import Any, Protocol
 
 import structlog
 
-from agents.crews.events import CrewEvent
 from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.spec import CrewSpec
 from agents.crews.store import CrewStoreProtocol
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
+from agents.events import CrewEvent
 from agents.ids import utcnow
 from agents.tools.registry import ToolRegistry
 
@@ -138,7 +138,7 @@ class CrewService:
         *,
         conversation_id: str = "",
     ) -> AsyncIterator[CrewEvent]:
-        """Run a stored crew; yields its events (see :mod:`agents.crews.events`).
+        """Run a stored crew; yields its events (see :mod:`agents.events`).
 
         Before the first event it raises ChorusError for a crew that is not found,
         bad inputs, no model or a missing tool; once running it does not raise: a

@@ -12,20 +12,8 @@ from agents.engine import EngineProtocol
 from agents.errors import ChorusError
 from agents.knowledge.retriever import RetrieverProtocol
 from agents.outbound import HttpClientProtocol
+from agents.sandbox.code_runner import CodeRunnerProtocol
 from agents.workflows.variable_pool import VariablePool
-
-
-class CodeRunnerProtocol(Protocol):
-    """Runs user code in the sandbox; returns what ``main`` returned."""
-
-    async def run_code(
-        self,
-        language: str,
-        code: str,
-        inputs: dict[str, Any],
-        *,
-        timeout_s: float | None = None,
-    ) -> dict[str, Any]: ...
 
 
 class ToolProtocol(Protocol):

@@ -24,7 +24,8 @@ from typing import Any
 
 import structlog
 
-from agents.conversation.events import (
+from agents.errors import ChorusError
+from agents.events import (
     Delta,
     ErrorEvent,
     Event,
@@ -33,7 +34,6 @@ from agents.conversation.events import (
     WorkflowFinished,
     WorkflowStarted,
 )
-from agents.errors import ChorusError
 from agents.ids import new_id, utcnow
 from agents.workflows.context import NodeContext, WorkflowServices
 from agents.workflows.errors import NodeError, NodeTimeoutError

@@ -15,22 +15,19 @@ from typing import Any
 
 import structlog
 
-from agents.conversation.events import Event
 from agents.engine import EngineProtocol
-from agents.errors import InvalidInputError
+from agents.events import Event
 from agents.knowledge.retriever import RetrieverProtocol
 from agents.outbound import HttpClientProtocol
-from agents.workflows.context import CodeRunnerProtocol, ToolLookupProtocol, WorkflowServices
+from agents.sandbox.code_runner import CodeRunnerProtocol
+from agents.workflows.context import ToolLookupProtocol, WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import WorkflowSpec
 from agents.workflows.records import WorkflowRecord
-from agents.workflows.sandbox import CodeSandbox, SandboxLimits
-from agents.workflows.sandbox.host import Language
 from agents.workflows.store import WorkflowStoreProtocol
 from agents.workflows.validation import compile_workflow
 
 log = structlog.get_logger(__name__)
-_LANGUAGES: dict[str, Language] = {"python3": "python3", "javascript": "javascript"}
 
 
 class WorkflowService:
@@ -137,21 +134,3 @@ class WorkflowService:
                     "total_tokens": event.total_tokens,
                 }
         return final
-
-
-class SandboxCodeRunner:
-    """CodeRunnerProtocol over the code sandbox (separate processes, see docs/security.md)."""
-
-    def __init__(self, sandbox: CodeSandbox, limits: SandboxLimits | None = None) -> None:
-        self.sandbox = sandbox
-        self.limits = limits
-
-    async def run_code(
-        self, language: str, code: str, inputs: dict[str, Any], *, timeout_s: float | None = None
-    ) -> dict[str, Any]:
-        if language not in _LANGUAGES:
-            raise InvalidInputError(f"unsupported code language {language!r}", param="language")
-        limits = self.limits
-        if timeout_s is not None and limits is not None:
-            limits = limits.model_copy(update={"wall_seconds": timeout_s})
-        return dict((await self.sandbox.run(_LANGUAGES[language], code, inputs, limits)).result)

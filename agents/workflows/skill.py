@@ -1,8 +1,9 @@
 """A workflow as a skill an app's model may call: a tool whose parameters are the
 start node's inputs (as JSON Schema) and whose result is the run's outputs.
 
-The planner (agents issue) offers these next to the app's tools; a failed run comes
-back as an error result the model can read, never as a crashed turn.
+The planner offers these next to the app's tools (as :class:`WorkflowTool`, a
+:class:`BaseTool` with a timeout and checked arguments); a failed run comes back as an
+error result the model can read, never as a crashed turn.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agents.conversation.events import Event
 from agents.errors import ChorusError
-from agents.tools.base import derived_name
+from agents.events import Event
+from agents.tools.base import BaseTool, derived_name
 from agents.workflows.graph import WorkflowSpec
 from agents.workflows.nodes.start.entities import StartNodeData
 
@@ -81,3 +82,21 @@ class WorkflowSkill:
         if error is not None:
             raise error
         return outputs
+
+
+class WorkflowTool(BaseTool):
+    """A workflow in the tool registry: a :class:`WorkflowSkill` with a timeout."""
+
+    source = "workflow"
+
+    def __init__(
+        self, workflow_id: str, spec: WorkflowSpec, run: RunWorkflow, timeout_s: float = 300.0
+    ) -> None:
+        self.skill = WorkflowSkill(workflow_id, spec, run)
+        self.name = self.skill.name
+        self.description = self.skill.description
+        self.parameters = self.skill.parameters
+        self.timeout_s = timeout_s
+
+    async def run(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return await self.skill.call(arguments)

@@ -76,7 +76,7 @@ def compile_workflow(spec: WorkflowSpec, registry: NodeRegistry | None = None) -
         if not _ID.match(spec_node.id):
             problem(spec_node.id, "id", "ids may hold only letters, digits, '_' and '-'")
             continue
-        node_class = registry.get(spec_node.type)
+        node_class = registry.find_node(spec_node.type)
         if node_class is None:
             problem(spec_node.id, "type", f"unknown node type {spec_node.type!r}")
             continue

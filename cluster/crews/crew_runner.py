@@ -48,16 +48,16 @@ from crewai.events import crewai_event_bus  # noqa: E402
 from crewai.llms.hooks.base import BaseInterceptor  # noqa: E402
 from crewai.llms.providers.openai.completion import OpenAICompletion  # noqa: E402
 
-from agents.conversation.events import ErrorEvent  # noqa: E402
-from agents.crews.events import (  # noqa: E402
+from agents.crews.spec import CrewSpec  # noqa: E402
+from agents.errors import ChorusError, UpstreamUnavailableError  # noqa: E402
+from agents.events import (  # noqa: E402
     CrewAgentStep,
     CrewEvent,
     CrewFinished,
     CrewStarted,
     CrewTaskFinished,
+    ErrorEvent,
 )
-from agents.crews.spec import CrewSpec  # noqa: E402
-from agents.errors import ChorusError, UpstreamUnavailableError  # noqa: E402
 from agents.tools.registry import ToolRegistry  # noqa: E402
 from cluster.crews.crew_tool import CrewToolAdapter  # noqa: E402
 from cluster.crews.event_bridge import CrewIds, Handler, subscribe, unsubscribe  # noqa: E402

@@ -2,7 +2,7 @@
 
 CrewAI has one event bus per process; :func:`subscribe` registers a run's handlers
 on it and each handler keeps only the events of that run's tasks and agents
-(:class:`CrewIds`), turned into :mod:`agents.crews.events` with the spec's ids.
+(:class:`CrewIds`), turned into :mod:`agents.events` with the spec's ids.
 
 The handlers are async: CrewAI runs async handlers on one loop of its own, in the
 order the events were emitted, so the stream stays in order (sync handlers run on
@@ -45,7 +45,7 @@ from crewai.events.types.tool_usage_events import (
     ToolUsageStartedEvent,
 )
 
-from agents.crews.events import (
+from agents.events import (
     CrewAgentStep,
     CrewEvent,
     CrewTaskFinished,

@@ -26,7 +26,6 @@ from agents.engine import (
     ChunkChoice,
     Delta,
     ModelCard,
-    ResponseFormat,
     ToolCallDelta,
     Usage,
 )
@@ -89,17 +88,7 @@ class OpenAICompatibleEngine:
 
     def _body(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         if self._emulates_tools(request):
-            schema = tool_calls.reply_schema(request)
-            request = request.model_copy(
-                update={
-                    "messages": tool_calls.with_tools_prompt(request),
-                    "tools": None,
-                    "tool_choice": None,
-                    "response_format": ResponseFormat.model_validate(
-                        {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
-                    ),
-                }
-            )
+            request = tool_calls.emulated(request)
         body = request.model_dump(mode="json", exclude_none=True, by_alias=True)
         body["model"] = self._upstream_model
         body["stream"] = stream

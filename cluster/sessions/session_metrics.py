@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from agents.conversation.events import Event
+from agents.events import Event
 
 log = structlog.get_logger(__name__)
 

@@ -12,8 +12,8 @@ from ray.actor import ActorHandle
 from ray.exceptions import RayError
 
 from agents.apps.spec import AppSpec
-from agents.conversation.events import ConversationStarted, ErrorEvent, Event
 from agents.errors import UpstreamUnavailableError
+from agents.events import ConversationStarted, ErrorEvent, Event
 from agents.ids import new_id
 from cluster.engines.handle_engine import call
 from cluster.sessions.rendezvous import owner

@@ -15,8 +15,8 @@ import ray
 import structlog
 
 from agents.apps.spec import AppSpec
-from agents.conversation.events import ConversationStarted, Event
 from agents.conversation.service import SessionHost
+from agents.events import ConversationStarted, Event
 from cluster.log_config import configure_logging
 from cluster.sessions import session_metrics
 from cluster.settings import ChorusSettings

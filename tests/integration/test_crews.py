@@ -39,13 +39,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", ImportWarning)
     import cluster.crews.crew_runner  # noqa: F401
 
-from agents.crews.events import CrewEvent
 from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.service import CrewService
 from agents.crews.spec import CrewSpec, parse_crew_spec
 from agents.crews.store import CrewStoreProtocol, InMemoryCrewStore
 from agents.engine import ChatRequest
 from agents.errors import ChorusError, NotFoundError
+from agents.events import CrewEvent
 from agents.tools.base import BaseTool, ToolArgumentsError
 from agents.tools.registry import ToolRegistry
 from channels import crews_api

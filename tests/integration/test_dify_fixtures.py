@@ -22,11 +22,11 @@ import pytest
 
 from agents.knowledge.index import ScoredChunk, SearchOptions
 from agents.knowledge.retriever import RetrievedChunk
+from agents.sandbox import CodeSandbox
+from agents.sandbox.code_runner import SandboxCodeRunner
 from agents.workflows.context import WorkflowServices
-from agents.workflows.dify_import import import_dify
+from agents.workflows.dify.importer import import_dify
 from agents.workflows.engine import WorkflowEngine
-from agents.workflows.sandbox import CodeSandbox
-from agents.workflows.service import SandboxCodeRunner
 from agents.workflows.store import InMemoryWorkflowStore
 from agents.workflows.validation import compile_workflow
 from cluster.engines.engine_process import EngineProcess, launch_command

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from agents.outbound import HttpClientProtocol
+from agents.sandbox.code_runner import CodeRunnerProtocol
 from agents.tools.base import BaseTool
 from agents.tools.builtin.calculator import CalculatorTool
 from agents.tools.builtin.clock import ConvertTimeTool, CurrentTimeTool
 from agents.tools.builtin.code import RunCodeTool
 from agents.tools.builtin.knowledge import KnowledgeSearchTool
 from agents.tools.builtin.web import HttpRequestTool, ReadWebpageTool
-from agents.tools.builtin.workflow import WorkflowTool
-from agents.workflows.context import CodeRunnerProtocol
 
 __all__ = [
     "CalculatorTool",
@@ -20,7 +19,6 @@ __all__ = [
     "KnowledgeSearchTool",
     "ReadWebpageTool",
     "RunCodeTool",
-    "WorkflowTool",
     "builtin_tools",
 ]
 

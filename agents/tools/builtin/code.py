@@ -1,11 +1,11 @@
-"""run_code: run a Python or JavaScript snippet in the workflows' code sandbox."""
+"""run_code: run a Python or JavaScript snippet in the code sandbox."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from agents.sandbox.code_runner import CodeRunnerProtocol
 from agents.tools.base import BaseTool
-from agents.workflows.context import CodeRunnerProtocol
 
 
 class RunCodeTool(BaseTool):

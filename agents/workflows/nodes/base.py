@@ -1,5 +1,6 @@
-"""What every node type has: common settings (timeout, retry, error strategy), a data
-model, declared outputs, the variables it reads (for validation), and ``run``."""
+"""What every node type has: a key in the registry (``type``, ``version``), common
+settings (timeout, retry, error strategy), a data model, declared outputs, the variables
+it reads (for validation), ``run``, and optionally how it imports from Dify."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.graph import SOURCE_HANDLE, NodeSpec
 from agents.workflows.variables import VarType, template_refs
 
@@ -59,11 +61,20 @@ class NodeResult:
 D = TypeVar("D", bound=BaseNodeData)
 
 
+#: The version of a node type unless its class says otherwise; a workflow's nodes name no
+#: version, so they run this one.
+DEFAULT_VERSION = "1"
+
+
 class BaseNode(ABC, Generic[D]):
     type: ClassVar[str]
+    version: ClassVar[str] = DEFAULT_VERSION
     data_model: ClassVar[builtins.type[BaseNodeData]]
     #: Nodes of this type end a branch: end, answer.
     terminal: ClassVar[bool] = False
+    #: The Dify node types this type imports, with the mapper of their data (in the
+    #: node's folder, ``dify.py``); None: Dify has no such node.
+    dify: ClassVar[DifyMapping | None] = None
 
     def __init__(self, spec: NodeSpec, data: D) -> None:
         self.spec = spec

@@ -1,66 +1,94 @@
-"""The one registry of node types: filled once (built-ins, then the
-``chorus.workflow_nodes`` entry points), read-only afterwards."""
+"""The one registry of node types, keyed by ``(type, version)``: filled once (the
+built-ins, then the ``chorus.workflow_nodes`` entry points), read-only afterwards.
+
+A node class carries its own key (``type``, ``version``) and, when it imports from
+Dify, its :class:`~agents.workflows.dify.mapping.DifyMapping`: the registry answers
+both "which class runs this node" and "which of ours imports this Dify node". Nothing
+registers itself at import.
+"""
 
 from __future__ import annotations
 
-from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
 
-import structlog
+from agents.registry import Registry
+from agents.workflows.dify.mapping import DifyMapper
+from agents.workflows.nodes.answer.node import AnswerNode
+from agents.workflows.nodes.base import DEFAULT_VERSION, BaseNode
+from agents.workflows.nodes.code.node import CodeNode
+from agents.workflows.nodes.end.node import EndNode
+from agents.workflows.nodes.http_request.node import HttpRequestNode
+from agents.workflows.nodes.if_else.node import IfElseNode
+from agents.workflows.nodes.iteration.node import IterationNode, IterationStartNode
+from agents.workflows.nodes.knowledge_retrieval.node import KnowledgeRetrievalNode
+from agents.workflows.nodes.llm.node import LlmNode
+from agents.workflows.nodes.parameter_extractor.node import ParameterExtractorNode
+from agents.workflows.nodes.question_classifier.node import QuestionClassifierNode
+from agents.workflows.nodes.start.node import StartNode
+from agents.workflows.nodes.template_transform.node import TemplateTransformNode
+from agents.workflows.nodes.tool.node import ToolNode
+from agents.workflows.nodes.variable_aggregator.node import VariableAggregatorNode
 
-from agents.workflows.nodes.base import BaseNode
-
-log = structlog.get_logger(__name__)
 ENTRY_POINT_GROUP = "chorus.workflow_nodes"
-BUILT_IN = (
-    "start",
-    "end",
-    "answer",
-    "llm",
-    "knowledge_retrieval",
-    "code",
-    "if_else",
-    "variable_aggregator",
-    "http_request",
-    "tool",
-    "template_transform",
-    "question_classifier",
-    "parameter_extractor",
-    "iteration",
+NodeClass = type[BaseNode[Any]]
+NodeKey = tuple[str, str]
+BUILT_IN: tuple[NodeClass, ...] = (
+    StartNode,
+    EndNode,
+    AnswerNode,
+    LlmNode,
+    KnowledgeRetrievalNode,
+    CodeNode,
+    IfElseNode,
+    VariableAggregatorNode,
+    HttpRequestNode,
+    ToolNode,
+    TemplateTransformNode,
+    QuestionClassifierNode,
+    ParameterExtractorNode,
+    IterationNode,
+    IterationStartNode,
 )
 
 
-class NodeRegistry:
+def node_key(node_class: NodeClass) -> NodeKey:
+    return node_class.type, node_class.version
+
+
+class NodeRegistry(Registry[NodeKey, NodeClass]):
     def __init__(self) -> None:
-        self._types: dict[str, type[BaseNode[Any]]] = {}
-        self._frozen = False
+        super().__init__("node type", ENTRY_POINT_GROUP)
 
-    def register(self, node_class: type[BaseNode[Any]]) -> None:
-        if self._frozen:
-            raise RuntimeError("the node registry is read-only after start-up")
-        if node_class.type in self._types:
-            raise ValueError(f"node type {node_class.type!r} is registered twice")
-        self._types[node_class.type] = node_class
+    def add(self, node_class: NodeClass) -> None:
+        """Register ``node_class`` under its own ``(type, version)``."""
+        self.register(node_key(node_class), node_class)
 
-    def freeze(self) -> NodeRegistry:
-        self._frozen = True
-        return self
+    def find_node(self, node_type: str, version: str = DEFAULT_VERSION) -> NodeClass | None:
+        """The class that runs nodes of ``node_type`` at ``version``, None if unknown."""
+        return self.find((node_type, version))
 
-    def get(self, node_type: str) -> type[BaseNode[Any]] | None:
-        return self._types.get(node_type)
-
-    def types(self) -> list[str]:
-        return sorted(self._types)
+    def dify_mapper(self, dify_type: str) -> tuple[str, DifyMapper] | None:
+        """Our node type for the Dify node type ``dify_type`` and the mapper of its data
+        (from the first registered class that imports it: a built-in before a plugin),
+        None when no node type imports it."""
+        for _, node_class in self.items():
+            if node_class.dify is not None and dify_type in node_class.dify.types:
+                return node_class.type, node_class.dify.mapper
+        return None
 
 
 def add_built_ins(registry: NodeRegistry) -> NodeRegistry:
     """Register the built-in node types (tests build their own registries with it)."""
-    for name in BUILT_IN:
-        module = import_module(f"agents.workflows.nodes.{name}.node")
-        for cls in getattr(module, "NODES", ()):
-            registry.register(cls)
+    for node_class in BUILT_IN:
+        registry.add(node_class)
     return registry
+
+
+def _plugin(loaded: object) -> list[tuple[NodeKey, NodeClass]]:
+    """An entry point's node class under its own key (anything else is refused)."""
+    if not (isinstance(loaded, type) and issubclass(loaded, BaseNode)):
+        raise TypeError(f"{loaded!r} is not a node class (a BaseNode subclass)")
+    return [(node_key(loaded), loaded)]
 
 
 _DEFAULT: NodeRegistry | None = None
@@ -70,12 +98,8 @@ def default_registry() -> NodeRegistry:
     """Built-in node types plus those third parties publish as entry points."""
     global _DEFAULT
     if _DEFAULT is None:
-        registry = NodeRegistry()
-        add_built_ins(registry)
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                registry.register(ep.load())
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the server
-                log.warning("workflow_node_plugin_failed", entry_point=ep.name, error=str(exc))
-        _DEFAULT = registry.freeze()
+        registry = add_built_ins(NodeRegistry())
+        registry.load_entry_points(_plugin)
+        registry.freeze()
+        _DEFAULT = registry
     return _DEFAULT

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
+from agents.workflows.nodes.answer.dify import map_answer
 from agents.workflows.nodes.answer.entities import AnswerNodeData
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference, refs_in
 from agents.workflows.variables import VarType
@@ -11,6 +13,7 @@ from agents.workflows.variables import VarType
 class AnswerNode(BaseNode[AnswerNodeData]):
     type = "answer"
     data_model = AnswerNodeData
+    dify = DifyMapping(("answer",), map_answer)
     terminal = True
 
     def output_types(self) -> dict[str, VarType]:
@@ -24,6 +27,3 @@ class AnswerNode(BaseNode[AnswerNodeData]):
         if text:
             await ctx.emit_delta(self.id, text)
         return NodeResult(outputs={"answer": text})
-
-
-NODES = (AnswerNode,)

@@ -4,8 +4,10 @@ docs/security.md); its result must match the declared outputs."""
 from __future__ import annotations
 
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference
+from agents.workflows.nodes.code.dify import map_code
 from agents.workflows.nodes.code.entities import CodeNodeData
 from agents.workflows.nodes.common import mapping_refs, read_mappings
 from agents.workflows.variables import VarType, matches, type_of
@@ -14,6 +16,7 @@ from agents.workflows.variables import VarType, matches, type_of
 class CodeNode(BaseNode[CodeNodeData]):
     type = "code"
     data_model = CodeNodeData
+    dify = DifyMapping(("code",), map_code)
 
     def output_types(self) -> dict[str, VarType]:
         return {name: out.type for name, out in self.data.outputs.items()}
@@ -46,6 +49,3 @@ class CodeNode(BaseNode[CodeNodeData]):
         if not self.data.outputs:
             outputs = dict(result)
         return NodeResult(outputs=outputs, inputs=inputs)
-
-
-NODES = (CodeNode,)

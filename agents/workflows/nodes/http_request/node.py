@@ -14,8 +14,10 @@ from urllib.parse import quote_plus, urlencode, urlsplit, urlunsplit
 from agents.errors import ChorusError
 from agents.errors import TimeoutError as ChorusTimeout
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference, refs_in
+from agents.workflows.nodes.http_request.dify import map_http_request
 from agents.workflows.nodes.http_request.entities import HttpRequestNodeData, KeyValue
 from agents.workflows.variable_pool import VariablePool
 from agents.workflows.variables import VarType
@@ -30,6 +32,7 @@ def _pairs(pool: VariablePool, items: list[KeyValue]) -> list[tuple[str, str]]:
 class HttpRequestNode(BaseNode[HttpRequestNodeData]):
     type = "http-request"
     data_model = HttpRequestNodeData
+    dify = DifyMapping(("http-request",), map_http_request)
 
     def output_types(self) -> dict[str, VarType]:
         return {"status_code": "integer", "body": "string", "headers": "object", "json": "any"}
@@ -143,6 +146,3 @@ class HttpRequestNode(BaseNode[HttpRequestNodeData]):
 def _redacted(headers: dict[str, str]) -> dict[str, str]:
     secret = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
     return {k: ("***" if k.lower() in secret else v) for k, v in headers.items()}
-
-
-NODES = (HttpRequestNode,)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference, refs_in
+from agents.workflows.nodes.if_else.dify import map_if_else
 from agents.workflows.nodes.if_else.entities import NUMERIC, UNARY, Condition, IfElseNodeData
 from agents.workflows.variable_pool import VariablePool
 from agents.workflows.variables import VarType
@@ -90,6 +92,7 @@ def _same(a: Any, b: Any) -> bool:
 class IfElseNode(BaseNode[IfElseNodeData]):
     type = "if-else"
     data_model = IfElseNodeData
+    dify = DifyMapping(("if-else",), map_if_else)
 
     def output_types(self) -> dict[str, VarType]:
         return {"result": "boolean", "selected_case_id": "string"}
@@ -144,6 +147,3 @@ class IfElseNode(BaseNode[IfElseNodeData]):
             handle=ELSE_HANDLE,
             inputs={"conditions": tested},
         )
-
-
-NODES = (IfElseNode,)

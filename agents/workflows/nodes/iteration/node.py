@@ -9,8 +9,10 @@ from typing import Any
 
 from agents.errors import ChorusError
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference
+from agents.workflows.nodes.iteration.dify import map_iteration, map_iteration_start
 from agents.workflows.nodes.iteration.entities import IterationNodeData, IterationStartNodeData
 from agents.workflows.variables import VarType
 
@@ -18,6 +20,7 @@ from agents.workflows.variables import VarType
 class IterationNode(BaseNode[IterationNodeData]):
     type = "iteration"
     data_model = IterationNodeData
+    dify = DifyMapping(("iteration",), map_iteration)
 
     def output_types(self) -> dict[str, VarType]:
         return {"output": self.data.output_type}
@@ -76,9 +79,7 @@ class IterationNode(BaseNode[IterationNodeData]):
 class IterationStartNode(BaseNode[IterationStartNodeData]):
     type = "iteration-start"
     data_model = IterationStartNodeData
+    dify = DifyMapping(("iteration-start",), map_iteration_start)
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         return NodeResult(outputs={})
-
-
-NODES = (IterationNode, IterationStartNode)

@@ -7,7 +7,9 @@ from typing import Any
 from agents.knowledge.index import SearchOptions
 from agents.knowledge.retriever import RetrievedChunk, RetrieverProtocol
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference
+from agents.workflows.nodes.knowledge_retrieval.dify import map_knowledge_retrieval
 from agents.workflows.nodes.knowledge_retrieval.entities import KnowledgeRetrievalNodeData
 from agents.workflows.variables import VarType, to_text
 
@@ -15,6 +17,7 @@ from agents.workflows.variables import VarType, to_text
 class KnowledgeRetrievalNode(BaseNode[KnowledgeRetrievalNodeData]):
     type = "knowledge-retrieval"
     data_model = KnowledgeRetrievalNodeData
+    dify = DifyMapping(("knowledge-retrieval",), map_knowledge_retrieval)
 
     def output_types(self) -> dict[str, VarType]:
         return {"result": "array[object]"}
@@ -49,6 +52,3 @@ def result_item(item: RetrievedChunk) -> dict[str, Any]:
         "chunk_id": chunk.id,
         "score": chunk.score,
     }
-
-
-NODES = (KnowledgeRetrievalNode,)

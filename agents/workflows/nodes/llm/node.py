@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.engine import ChatMessage
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference, refs_in
 from agents.workflows.nodes.llm.completion import (
     chat_request,
@@ -15,6 +16,7 @@ from agents.workflows.nodes.llm.completion import (
     stream_text,
     usage_output,
 )
+from agents.workflows.nodes.llm.dify import map_llm
 from agents.workflows.nodes.llm.entities import CONTEXT_MARK, LlmNodeData
 from agents.workflows.nodes.llm.errors import LlmOutputInvalidError
 from agents.workflows.variable_pool import VariablePool
@@ -27,6 +29,7 @@ CONTEXT_TYPES = {"string", "array[object]", "array[string]"}
 class LlmNode(BaseNode[LlmNodeData]):
     type = "llm"
     data_model = LlmNodeData
+    dify = DifyMapping(("llm",), map_llm)
 
     def output_types(self) -> dict[str, VarType]:
         types: dict[str, VarType] = {"text": "string", "usage": "object"}
@@ -126,6 +129,3 @@ def structured(text: str, schema: dict[str, Any]) -> dict[str, Any]:
             details={"output": text[:500], "missing": missing},
         )
     return value
-
-
-NODES = (LlmNode,)

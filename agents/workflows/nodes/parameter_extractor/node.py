@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.engine import ChatMessage
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference, refs_in
 from agents.workflows.nodes.llm.completion import (
     chat_request,
@@ -21,6 +22,7 @@ from agents.workflows.nodes.llm.completion import (
     parse_json_object,
     usage_output,
 )
+from agents.workflows.nodes.parameter_extractor.dify import map_parameter_extractor
 from agents.workflows.nodes.parameter_extractor.entities import (
     ExtractedParameter,
     ParameterExtractorNodeData,
@@ -52,6 +54,7 @@ _EMPTY: dict[str, Any] = {
 class ParameterExtractorNode(BaseNode[ParameterExtractorNodeData]):
     type = "parameter-extractor"
     data_model = ParameterExtractorNodeData
+    dify = DifyMapping(("parameter-extractor",), map_parameter_extractor)
 
     def output_types(self) -> dict[str, VarType]:
         types: dict[str, VarType] = {p.name: p.type for p in self.data.parameters}
@@ -190,6 +193,3 @@ def _is_number(value: Any) -> bool:
 def _empty(parameter: ExtractedParameter) -> Any:
     empty = _EMPTY[parameter.type]
     return type(empty)() if isinstance(empty, list | dict) else empty
-
-
-NODES = (ParameterExtractorNode,)

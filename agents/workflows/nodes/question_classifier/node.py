@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.engine import ChatMessage
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference, refs_in
 from agents.workflows.nodes.llm.completion import (
     chat_request,
@@ -15,6 +16,7 @@ from agents.workflows.nodes.llm.completion import (
     usage_output,
 )
 from agents.workflows.nodes.llm.errors import LlmOutputInvalidError
+from agents.workflows.nodes.question_classifier.dify import map_question_classifier
 from agents.workflows.nodes.question_classifier.entities import QuestionClassifierNodeData
 from agents.workflows.variables import VarType, to_text
 
@@ -25,6 +27,7 @@ _MAX_TOKENS = 128
 class QuestionClassifierNode(BaseNode[QuestionClassifierNodeData]):
     type = "question-classifier"
     data_model = QuestionClassifierNodeData
+    dify = DifyMapping(("question-classifier",), map_question_classifier)
 
     def output_types(self) -> dict[str, VarType]:
         return {"class_name": "string", "class_id": "string", "usage": "object"}
@@ -85,6 +88,3 @@ class QuestionClassifierNode(BaseNode[QuestionClassifierNodeData]):
         if instruction.strip():
             lines += ["", "Instructions:", instruction.strip()]
         return "\n".join(lines)
-
-
-NODES = (QuestionClassifierNode,)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import WorkflowInputError
 from agents.workflows.nodes.base import BaseNode, NodeResult
+from agents.workflows.nodes.start.dify import map_start
 from agents.workflows.nodes.start.entities import StartNodeData
 from agents.workflows.variables import VarType, matches
 
@@ -14,6 +16,7 @@ from agents.workflows.variables import VarType, matches
 class StartNode(BaseNode[StartNodeData]):
     type = "start"
     data_model = StartNodeData
+    dify = DifyMapping(("start",), map_start)
 
     def output_types(self) -> dict[str, VarType]:
         return {v.variable: v.type for v in self.data.variables}
@@ -63,6 +66,3 @@ class StartNode(BaseNode[StartNodeData]):
     async def run(self, ctx: NodeContext) -> NodeResult:
         outputs = ctx.pool.outputs(self.id) or {}
         return NodeResult(outputs=outputs, inputs=outputs)
-
-
-NODES = (StartNode,)

@@ -8,10 +8,12 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
 from agents.workflows.graph import NodeSpec
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference
 from agents.workflows.nodes.common import mapping_refs, read_mappings
+from agents.workflows.nodes.template_transform.dify import map_template_transform
 from agents.workflows.nodes.template_transform.entities import TemplateTransformNodeData
 from agents.workflows.variables import VarType
 
@@ -21,6 +23,7 @@ _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False
 class TemplateTransformNode(BaseNode[TemplateTransformNodeData]):
     type = "template-transform"
     data_model = TemplateTransformNodeData
+    dify = DifyMapping(("template-transform",), map_template_transform)
 
     def __init__(self, spec: NodeSpec, data: TemplateTransformNodeData) -> None:
         super().__init__(spec, data)
@@ -44,6 +47,3 @@ class TemplateTransformNode(BaseNode[TemplateTransformNodeData]):
                 code="template_output_too_long",
             )
         return NodeResult(outputs={"output": text}, inputs=values)
-
-
-NODES = (TemplateTransformNode,)

@@ -10,8 +10,10 @@ from pydantic import BaseModel
 
 from agents.errors import ChorusError
 from agents.workflows.context import NodeContext, ToolLookupProtocol
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import VariableNotFoundError
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference, refs_in
+from agents.workflows.nodes.tool.dify import map_tool
 from agents.workflows.nodes.tool.entities import ToolNodeData
 from agents.workflows.nodes.tool.errors import ToolFailedError
 from agents.workflows.variables import VarType
@@ -23,6 +25,7 @@ _MISSING = object()
 class ToolNode(BaseNode[ToolNodeData]):
     type = "tool"
     data_model = ToolNodeData
+    dify = DifyMapping(("tool",), map_tool)
 
     def output_types(self) -> dict[str, VarType]:
         return {"text": "string", "json": "any"}
@@ -73,6 +76,3 @@ def as_text(result: Any) -> str:
     if isinstance(result, str):
         return result
     return json.dumps(result, ensure_ascii=False, default=str)
-
-
-NODES = (ToolNode,)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from agents.workflows.context import NodeContext
+from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.nodes.base import BaseNode, NodeResult, Reference
+from agents.workflows.nodes.variable_aggregator.dify import map_variable_aggregator
 from agents.workflows.nodes.variable_aggregator.entities import VariableAggregatorNodeData
 from agents.workflows.variable_pool import VariablePool
 from agents.workflows.variables import VarType
@@ -23,6 +25,8 @@ def _first(pool: VariablePool, selectors: list[list[str]]) -> Any:
 class VariableAggregatorNode(BaseNode[VariableAggregatorNodeData]):
     type = "variable-aggregator"
     data_model = VariableAggregatorNodeData
+    #: 'variable-assigner' is the name it had in early Dify DSLs.
+    dify = DifyMapping(("variable-aggregator", "variable-assigner"), map_variable_aggregator)
 
     def output_types(self) -> dict[str, VarType]:
         if self.data.groups:
@@ -52,6 +56,3 @@ class VariableAggregatorNode(BaseNode[VariableAggregatorNodeData]):
         else:
             outputs = {"output": _first(ctx.pool, self.data.variables)}
         return NodeResult(outputs=outputs, inputs=outputs)
-
-
-NODES = (VariableAggregatorNode,)

@@ -8,11 +8,11 @@ import pytest
 
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
-from agents.conversation.events import Event
 from agents.conversation.records import ConversationRecord
 from agents.conversation.store import InMemoryConversationStore
 from agents.conversation.turn import ConversationState, TurnRunner
 from agents.errors import UpstreamUnavailableError
+from agents.events import Event
 from agents.scripted_engine import ScriptedEngine, ScriptedReply
 
 WS = "ws_test"

@@ -66,8 +66,8 @@ class ReadNode(BaseNode[ReadData]):
 
 
 REGISTRY = add_built_ins(NodeRegistry())
-REGISTRY.register(SleepNode)
-REGISTRY.register(ReadNode)
+REGISTRY.add(SleepNode)
+REGISTRY.add(ReadNode)
 REGISTRY.freeze()
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from agents.sandbox import CodeSandbox
+from agents.sandbox.code_runner import SandboxCodeRunner
 from agents.workflows.context import WorkflowServices
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
-from agents.workflows.sandbox import CodeSandbox
-from agents.workflows.service import SandboxCodeRunner
 from agents.workflows.validation import compile_workflow
 
 SLEEP = "import time\ndef main(n):\n    time.sleep(1)\n    return {'n': n * 10}\n"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agents.conversation.events import Event
 from agents.errors import ChorusError
+from agents.events import Event
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
 from agents.workflows.skill import WorkflowSkill, input_schema

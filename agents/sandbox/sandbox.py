@@ -26,16 +26,16 @@ from typing import Any
 import structlog
 
 from agents.errors import ChorusError, InvalidInputError
-from agents.workflows.sandbox import host
-from agents.workflows.sandbox.entities import SandboxLimits, SandboxResult
-from agents.workflows.sandbox.errors import (
+from agents.sandbox import host
+from agents.sandbox.entities import SandboxLimits, SandboxResult
+from agents.sandbox.errors import (
     CodeExecutionError,
     CodeResultError,
     LimitName,
     SandboxLimitError,
     SandboxUnavailableError,
 )
-from agents.workflows.sandbox.host import Language
+from agents.sandbox.host import Language
 
 log = structlog.get_logger(__name__)
 

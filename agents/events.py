@@ -1,7 +1,20 @@
-"""The one typed event model of every chat stream (websocket, SSE, OpenAI adapter, jobs).
+"""The one typed event model of every stream (websocket, SSE, OpenAI adapter, jobs):
+chat turns, the planner's tool calls, knowledge citations, workflow runs, crew runs.
 
 Each event is a pydantic model with a literal ``type``; :data:`Event` is their
-union and :data:`EVENT_ADAPTER` parses any of them.
+union and :data:`EVENT_ADAPTER` parses any of them. :data:`CrewEvent` is the part of
+the union a crew run yields, in this order::
+
+    crew_started
+      crew_task_started             (per task, in order)
+        crew_agent_step*            (agent started, each model call, agent finished)
+        crew_tool_call*             (started, then finished or failed)
+      crew_task_finished
+    error?                          (ErrorEvent, run_id set)
+    crew_finished                   (always last: succeeded or failed)
+
+A crew event's ``conversation_id`` is empty for a run outside chat; its task and agent
+ids are the spec's, never CrewAI's internal ones.
 """
 
 from __future__ import annotations
@@ -166,7 +179,7 @@ class MessageEnd(_Event):
     status: Literal["complete", "stopped", "failed", "blocked"]
 
 
-# -- crew runs (see agents/crews/events.py for the order) --------------------------
+# -- crew runs (the order is in the module's docstring) ----------------------------
 
 
 class _CrewEvent(BaseModel):
@@ -287,3 +300,14 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+#: What a crew run yields (in the order of the module's docstring).
+CrewEvent = Annotated[
+    CrewStarted
+    | CrewTaskStarted
+    | CrewAgentStep
+    | CrewToolCall
+    | CrewTaskFinished
+    | CrewFinished
+    | ErrorEvent,
+    Field(discriminator="type"),
+]

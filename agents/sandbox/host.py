@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 import structlog
 
-from agents.workflows.sandbox import seccomp
-from agents.workflows.sandbox.entities import SandboxLimits
+from agents.sandbox import seccomp
+from agents.sandbox.entities import SandboxLimits
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 import pytest
 
-from agents.workflows.sandbox import (
+from agents.sandbox import (
     CodeExecutionError,
     CodeResultError,
     CodeSandbox,
@@ -21,7 +21,7 @@ from agents.workflows.sandbox import (
     SandboxLimits,
     SandboxUnavailableError,
 )
-from agents.workflows.sandbox import host as sandbox_host
+from agents.sandbox import host as sandbox_host
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 ISOLATED = CodeSandbox.available()

@@ -11,11 +11,12 @@ import pytest
 import yaml
 
 from agents.errors import InvalidInputError
-from agents.workflows.dify_import import export_spec, import_dify, load_spec
+from agents.workflows.dify.importer import import_dify
+from agents.workflows.export import export_spec, load_spec
 from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
 from agents.workflows.validation import compile_workflow
 
-FIXTURES = Path(__file__).resolve().parents[4].parent / "shared/fixtures/dify_dsl"
+FIXTURES = Path(__file__).resolve().parents[5].parent / "shared/fixtures/dify_dsl"
 FIXTURE_NAMES = [
     "svcvit__chart_demo.yml",
     "svcvit__full_book_translation.yml",

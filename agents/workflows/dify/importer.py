@@ -1,14 +1,13 @@
-"""Import Dify workflow apps, and export / load our own workflow format.
+"""Import Dify workflow apps.
 
 :func:`import_dify` reads a Dify app export (DSL 0.1 to 0.6, ``workflow`` or
 ``advanced-chat`` apps) and returns our :class:`WorkflowSpec` with a report of what
 changed, what was left out and what the user must bind (models, knowledge bases,
-tools, secrets). Nothing secret is imported: secret environment variables, literal
-API keys and secret-named headers are emptied and reported. The spec is returned even
-when it does not compile, with the problems, so it can be fixed.
-
-:func:`export_spec` writes a spec as YAML (``kind: chorus-workflow``), without
-literal secrets; :func:`load_spec` reads it back.
+tools, secrets). Each Dify node's data is mapped by the node type that imports it
+(found in the node registry: see :mod:`agents.workflows.dify.mapping`). Nothing secret
+is imported: secret environment variables, literal API keys and secret-named headers
+are emptied and reported. The spec is returned even when it does not compile, with
+the problems, so it can be fixed.
 """
 
 from __future__ import annotations
@@ -19,81 +18,39 @@ from collections import Counter
 from typing import Any, Literal
 
 import structlog
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from agents.errors import InvalidInputError
-from agents.workflows.dify_nodes import (
-    NODE_MAPPERS,
+from agents.workflows.dify.mapping import (
     Data,
+    DifyMapper,
     MappingContext,
-    ReportItem,
-    Severity,
     as_dict,
     common_settings,
+    dicts,
 )
+from agents.workflows.dify.report import DifyImportResult, ImportReport, ReportItem, Severity
 from agents.workflows.errors import WorkflowValidationError
+from agents.workflows.export import EXPORT_KIND, read_yaml, scrub_secrets
 from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
+from agents.workflows.nodes.registry import NodeRegistry, default_registry
 from agents.workflows.validation import compile_workflow
-from agents.workflows.variables import TEMPLATE_REF
-
-__all__ = [
-    "DifyImportResult",
-    "ImportReport",
-    "ReportItem",
-    "Severity",
-    "export_spec",
-    "import_dify",
-    "load_spec",
-    "scrub_secrets",
-]
 
 log = structlog.get_logger(__name__)
-MAX_TEXT_BYTES = 10 * 1024 * 1024
-EXPORT_KIND = "chorus-workflow"
-EXPORT_VERSION = 1
 #: The newest Dify DSL minor version whose fields this importer knows.
 KNOWN_MINOR = 6
 _MODES: dict[str, Literal["workflow", "chat"]] = {"workflow": "workflow", "advanced-chat": "chat"}
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 #: Severities that leave a spec not ready to run as it ran in Dify.
 _BLOCKING = {"needs_mapping", "secret_removed"}
 _SECRET_MESSAGE = "a literal secret was removed: enter it again, better as {{#env.NAME#}}"
-#: Names of headers, query parameters and tool arguments whose literal values are secrets.
-SECRET_NAME = re.compile(r"auth|api[-_]?key|^key$|token|secret|passw|cookie|credential", re.I)
-_SCHEME = re.compile(r"^(bearer|basic|token)\b", re.I)
 
 
-class ImportReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    dsl_version: str = Field(description="The Dify DSL version of the export.")
-    mode: str = Field(description="The Dify app mode: 'workflow' or 'advanced-chat'.")
-    imported_nodes: int = Field(description="Dify nodes imported (notes and dropped ones not).")
-    items: list[ReportItem] = Field(
-        default_factory=list, description="What changed, was left out or needs the user."
-    )
-    ready: bool = Field(
-        description="The spec compiles, nothing needs mapping and no secret must be re-entered."
-    )
-
-
-class DifyImportResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    spec: WorkflowSpec = Field(description="The imported workflow (even if it does not compile).")
-    report: ImportReport = Field(description="What the import did.")
-    validation_errors: list[dict[str, Any]] = Field(
-        default_factory=list,
-        description="compile_workflow's problems [{node_id, field, message}], if any.",
-    )
-
-
-def import_dify(text: str | bytes) -> DifyImportResult:
-    """Import a Dify workflow app export; raises InvalidInputError naming the field
-    when the text is not a Dify workflow app of a DSL version this reads."""
-    doc = _read_yaml(text, "the Dify DSL")
+def import_dify(text: str | bytes, registry: NodeRegistry | None = None) -> DifyImportResult:
+    """Import a Dify workflow app export (node types from ``registry``, the default one
+    unless given); raises InvalidInputError naming the field when the text is not a Dify
+    workflow app of a DSL version this reads."""
+    doc = read_yaml(text, "the Dify DSL")
     kind = doc.get("kind")
     if kind != "app":
         hint = " (this is a Chorus export: load it with load_spec)" if kind == EXPORT_KIND else ""
@@ -120,7 +77,7 @@ def import_dify(text: str | bytes) -> DifyImportResult:
             "workflow.graph.nodes is missing: not a Dify workflow export",
             param="workflow.graph.nodes",
         )
-    nodes, edges, imported = _graph(graph, mode, items)
+    nodes, edges, imported = _graph(graph, mode, items, registry or default_registry())
     if not nodes:
         raise InvalidInputError(
             "no node of this workflow could be imported", param="workflow.graph.nodes"
@@ -142,7 +99,7 @@ def import_dify(text: str | bytes) -> DifyImportResult:
         raise InvalidInputError(f"the workflow cannot be imported: {exc}") from exc
     errors: list[dict[str, Any]] = []
     try:
-        compile_workflow(spec)
+        compile_workflow(spec, registry)
     except WorkflowValidationError as exc:
         errors = exc.problems
     ready = not errors and not any(i.severity in _BLOCKING for i in items)
@@ -158,111 +115,6 @@ def import_dify(text: str | bytes) -> DifyImportResult:
         ready=ready,
     )
     return DifyImportResult(spec=spec, report=report, validation_errors=errors)
-
-
-class _ExportDumper(yaml.SafeDumper):
-    """Writes repeated values out in full: the readers refuse aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def export_spec(spec: WorkflowSpec) -> str:
-    """``spec`` as YAML in our own format, with literal secrets emptied."""
-    workflow = spec.model_dump(mode="json", by_alias=True)
-    for node in workflow["nodes"]:
-        scrub_secrets(node["type"], node["data"])
-    document = {"kind": EXPORT_KIND, "version": EXPORT_VERSION, "workflow": workflow}
-    return yaml.dump(document, Dumper=_ExportDumper, sort_keys=False, allow_unicode=True)
-
-
-def load_spec(text: str | bytes) -> WorkflowSpec:
-    """Read what :func:`export_spec` wrote; raises InvalidInputError naming the field."""
-    doc = _read_yaml(text, "the workflow file")
-    if doc.get("kind") != EXPORT_KIND:
-        hint = " (a Dify export: import it with import_dify)" if doc.get("kind") == "app" else ""
-        raise InvalidInputError(
-            f"kind is {doc.get('kind')!r}, not {EXPORT_KIND!r}{hint}", param="kind"
-        )
-    if doc.get("version") != EXPORT_VERSION:
-        raise InvalidInputError(
-            f"version {doc.get('version')!r} is not supported (this reads {EXPORT_VERSION})",
-            param="version",
-        )
-    try:
-        return WorkflowSpec.model_validate(doc.get("workflow"))
-    except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in ("workflow", *e["loc"])), "message": e["msg"]}
-            for e in exc.errors()[:20]
-        ]
-        raise InvalidInputError(
-            f"invalid workflow at '{errors[0]['field']}': {errors[0]['message']}",
-            param=errors[0]["field"],
-            details={"errors": errors},
-        ) from exc
-
-
-def is_literal_secret(value: str) -> bool:
-    """Does ``value`` hold literal text beyond references (and a 'Bearer ' prefix)?"""
-    rest = TEMPLATE_REF.sub("", value).strip()
-    return bool(_SCHEME.sub("", rest).strip())
-
-
-def scrub_secrets(node_type: str, data: Data) -> list[str]:
-    """Empty, in place, the literal secrets of one node's data (our shape): an
-    http-request's authorization key and secret-named headers, query parameters and
-    form fields, a tool's secret-named arguments. References such as
-    ``{{#env.NAME#}}`` stay. Returns the fields emptied."""
-    emptied: list[str] = []
-
-    def check(holder: Data, key: str, where: str) -> None:
-        value = holder.get(key)
-        if isinstance(value, str) and is_literal_secret(value):
-            holder[key] = ""
-            emptied.append(where)
-
-    if node_type == "http-request":
-        auth = data.get("authorization")
-        if isinstance(auth, dict):
-            check(auth, "api_key", "data.authorization.api_key")
-        body = data.get("body")
-        lists = {
-            "headers": data.get("headers"),
-            "params": data.get("params"),
-            "body.data": body.get("data") if isinstance(body, dict) else None,
-        }
-        for name, pairs in lists.items():
-            for i, kv in enumerate(pairs if isinstance(pairs, list) else []):
-                if isinstance(kv, dict) and SECRET_NAME.search(str(kv.get("key", ""))):
-                    check(kv, "value", f"data.{name}.{i}.value")
-    elif node_type == "tool":
-        for name, arg in (data.get("tool_parameters") or {}).items():
-            if isinstance(arg, dict) and arg.get("type") != "variable" and SECRET_NAME.search(name):
-                check(arg, "value", f"data.tool_parameters.{name}.value")
-    return emptied
-
-
-def _read_yaml(text: str | bytes, what: str) -> Data:
-    if len(text) > MAX_TEXT_BYTES:
-        raise InvalidInputError(f"{what} is larger than {MAX_TEXT_BYTES // 2**20} MiB")
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(f"{what} is not UTF-8 text") from exc
-    try:
-        # Aliases are refused: expanded, a few lines of them can take all the memory.
-        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_LOADER)):
-            raise InvalidInputError(f"{what} uses YAML aliases (*name), which are not accepted")
-        doc = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{what} is not valid YAML: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise InvalidInputError(f"{what} is not a YAML mapping")
-    # JSON types only from here on (YAML dates become text, keys strings).
-    normal: Data = json.loads(json.dumps(doc, default=str))
-    return normal
 
 
 def _check_version(value: Any, items: list[ReportItem]) -> str:
@@ -299,10 +151,6 @@ def _item(
     return ReportItem(severity=severity, node_id=node, field=where, message=message)
 
 
-def _dicts(value: Any) -> list[Data]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 def _parent(node: Data, data: Data) -> str | None:
     """The container a node sits in: ``parentId``, or the older data fields."""
     parent = node.get("parentId")
@@ -314,14 +162,15 @@ def _parent(node: Data, data: Data) -> str | None:
 
 
 def _graph(
-    graph: Data, mode: Literal["workflow", "chat"], items: list[ReportItem]
+    graph: Data, mode: Literal["workflow", "chat"], items: list[ReportItem], registry: NodeRegistry
 ) -> tuple[list[NodeSpec], list[Edge], int]:
     """The nodes and edges; returns them and how many Dify nodes were imported."""
-    raw_edges = _dicts(graph.get("edges"))
+    raw_edges = dicts(graph.get("edges"))
+    mappers: dict[str, tuple[str, DifyMapper]] = {}
     kept: list[tuple[str, Data, str | None]] = []
     dropped: dict[str, str] = {}
     notes: set[str] = set()
-    for i, node in enumerate(_dicts(graph.get("nodes"))):
+    for i, node in enumerate(dicts(graph.get("nodes"))):
         data = as_dict(node.get("data"))
         node_id, kind = str(node.get("id") or ""), str(data.get("type") or "")
         if not node_id:
@@ -329,9 +178,10 @@ def _graph(
         elif node.get("type") == "custom-note" or not kind:
             notes.add(node_id)
             items.append(_item("info", None, "canvas note left out", node_id))
-        elif kind not in NODE_MAPPERS:
+        elif (found := registry.dify_mapper(kind)) is None:
             dropped[node_id] = f"Dify node type {kind!r} has no counterpart here"
         else:
+            mappers[kind] = found
             kept.append((node_id, node, _parent(node, data)))
     while any(parent in dropped for _, _, parent in kept):
         for node_id, _, parent in kept:
@@ -349,7 +199,7 @@ def _graph(
     nodes: list[NodeSpec] = []
     for node_id, node, parent in kept:
         data = node["data"]
-        our_type, mapper = NODE_MAPPERS[data["type"]]
+        our_type, mapper = mappers[data["type"]]
         context = MappingContext(node_id=node_id, mode=mode, items=items, start_ids=start_ids)
         mapped = {**common_settings(data, context), **mapper(data, context)}
         if data["type"] != our_type:
@@ -406,7 +256,7 @@ def _iteration_starts(nodes: list[NodeSpec], items: list[ReportItem]) -> list[Ed
 
 def _environment(value: Any, items: list[ReportItem]) -> dict[str, str | int | float | bool]:
     env: dict[str, str | int | float | bool] = {}
-    for var in _dicts(value):
+    for var in dicts(value):
         name, kind, val = str(var.get("name") or ""), var.get("value_type"), var.get("value")
         if not name:
             continue
@@ -431,7 +281,7 @@ def _environment(value: Any, items: list[ReportItem]) -> dict[str, str | int | f
 
 def _conversation(value: Any, items: list[ReportItem]) -> dict[str, Any]:
     variables: dict[str, Any] = {}
-    for var in _dicts(value):
+    for var in dicts(value):
         name = str(var.get("name") or "")
         if not name:
             continue
