@@ -1,0 +1,24 @@
+"""The tables of crews (CrewAI agents and tasks) and their runs."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cluster.store.tables.base import Base, RunColumns, SpecColumns
+
+
+class CrewRow(SpecColumns, Base):
+    """A crew; ``spec`` is the crew spec as JSON."""
+
+    __tablename__ = "crews"
+    __table_args__ = (Index(None, "workspace_id"),)
+
+
+class CrewRunRow(RunColumns, Base):
+    """One run of a crew; ``record`` is the whole run record as JSON."""
+
+    __tablename__ = "crew_runs"
+    __table_args__ = (Index(None, "workspace_id", "crew_id"),)
+
+    crew_id: Mapped[str] = mapped_column(String)
