@@ -14,7 +14,7 @@ from agents.crews.records import CrewRecord, CrewRunRecord
 from agents.crews.spec import CrewSpec
 from agents.crews.store import crew_not_found, run_not_found
 from agents.errors import InvalidInputError
-from cluster.store.common import BaseSqlStore
+from cluster.store.base_store import BaseSqlStore
 from cluster.store.tables import CrewRow, CrewRunRow
 
 
@@ -32,8 +32,7 @@ class SqlCrewStore(BaseSqlStore):
     """CrewStoreProtocol on a SQL database; call ``start()`` before use."""
 
     async def create_crew(self, record: CrewRecord) -> CrewRecord:
-        async with self._session(write=True) as session:
-            await self._ensure_workspace(session, record.workspace_id)
+        async with self._workspace_session(record.workspace_id) as session:
             session.add(
                 CrewRow(
                     id=record.id,
@@ -48,7 +47,6 @@ class SqlCrewStore(BaseSqlStore):
                 await session.flush()
             except IntegrityError as exc:
                 raise InvalidInputError(f"crew '{record.id}' exists") from exc
-        self._workspaces.add(record.workspace_id)
         return record
 
     async def _row(self, session: AsyncSession, workspace_id: str, crew_id: str) -> CrewRow:

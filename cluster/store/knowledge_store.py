@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import utcnow
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
-from cluster.store.common import BaseSqlStore
+from cluster.store.base_store import BaseSqlStore
 from cluster.store.tables import DocumentRow, KnowledgeBaseRow
 
 
@@ -30,14 +30,12 @@ class SqlKnowledgeStore(BaseSqlStore):
     # knowledge bases
 
     async def create_kb(self, record: KnowledgeBaseRecord) -> KnowledgeBaseRecord:
-        async with self._session(write=True) as session:
-            await self._ensure_workspace(session, record.workspace_id)
+        async with self._workspace_session(record.workspace_id) as session:
             session.add(KnowledgeBaseRow.from_record(record))
             try:
                 await session.flush()
             except IntegrityError as exc:
                 raise InvalidInputError(f"knowledge base '{record.id}' exists") from exc
-        self._workspaces.add(record.workspace_id)
         return record
 
     async def get_kb(self, workspace_id: str, kb_id: str) -> KnowledgeBaseRecord:

@@ -22,11 +22,10 @@ from agents.conversation.records import (
     MessageRecord,
     PromptRecord,
     SummaryRecord,
-    utcnow,
 )
 from agents.errors import InvalidInputError, NotFoundError
-from agents.ids import new_id
-from cluster.store.common import BaseSqlStore
+from agents.ids import new_id, utcnow
+from cluster.store.base_store import BaseSqlStore
 from cluster.store.tables import (
     AppRow,
     AppVersionRow,
@@ -44,10 +43,8 @@ class SqlConversationStore(BaseSqlStore):
 
     async def create_app(self, workspace_id: str, spec: AppSpec) -> AppRecord:
         app = AppRecord(id=new_id("app"), workspace_id=workspace_id, draft=spec)
-        async with self._session(write=True) as session:
-            await self._ensure_workspace(session, workspace_id)
+        async with self._workspace_session(workspace_id) as session:
             session.add(AppRow.from_record(app))
-        self._workspaces.add(workspace_id)
         return app.model_copy(deep=True)
 
     async def get_app(self, workspace_id: str, app_id: str) -> AppRecord:
@@ -189,7 +186,7 @@ class SqlConversationStore(BaseSqlStore):
 
     async def save_summary(self, record: SummaryRecord) -> None:
         values = SummaryRow.values(record)
-        upsert = self._insert(SummaryRow.__table__).values(values)
+        upsert = self.database.insert(SummaryRow).values(values)
         upsert = upsert.on_conflict_do_update(
             index_elements=["conversation_id"],
             set_={k: v for k, v in values.items() if k != "conversation_id"},

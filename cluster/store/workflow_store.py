@@ -15,7 +15,7 @@ from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import utcnow
 from agents.workflows.graph import WorkflowSpec
 from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
-from cluster.store.common import BaseSqlStore
+from cluster.store.base_store import BaseSqlStore
 from cluster.store.tables import WorkflowNodeRunRow, WorkflowRow, WorkflowRunRow
 
 
@@ -39,8 +39,7 @@ class SqlWorkflowStore(BaseSqlStore):
     """WorkflowStoreProtocol on a SQL database; call ``start()`` before use."""
 
     async def create_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
-        async with self._session(write=True) as session:
-            await self._ensure_workspace(session, record.workspace_id)
+        async with self._workspace_session(record.workspace_id) as session:
             session.add(
                 WorkflowRow(
                     id=record.id,
@@ -55,7 +54,6 @@ class SqlWorkflowStore(BaseSqlStore):
                 await session.flush()
             except IntegrityError as exc:
                 raise InvalidInputError(f"workflow '{record.id}' exists") from exc
-        self._workspaces.add(record.workspace_id)
         return record
 
     async def _row(self, session: AsyncSession, workspace_id: str, workflow_id: str) -> WorkflowRow:

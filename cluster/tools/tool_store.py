@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.errors import InvalidInputError, NotFoundError
 from agents.tools.openapi import ToolAuth
 from agents.tools.records import ToolProviderRecord
-from cluster.store.common import BaseSqlStore
+from cluster.store.base_store import BaseSqlStore
 from cluster.store.tables import ToolProviderRow
 
 
@@ -64,8 +64,7 @@ class SqlToolProviderStore(BaseSqlStore):
     ) -> ToolProviderRecord:
         """Store ``record`` with its already encrypted secret; returns the stored record."""
         record = record.model_copy(update={"has_secret": secret_encrypted is not None})
-        async with self._session(write=True) as session:
-            await self._ensure_workspace(session, record.workspace_id)
+        async with self._workspace_session(record.workspace_id) as session:
             session.add(
                 ToolProviderRow(
                     id=record.id,
@@ -83,7 +82,6 @@ class SqlToolProviderStore(BaseSqlStore):
                 await session.flush()
             except IntegrityError as exc:
                 raise InvalidInputError(f"tool provider '{record.id}' exists") from exc
-        self._workspaces.add(record.workspace_id)
         return record
 
     async def _row(
