@@ -105,7 +105,7 @@ async def _crew_service(settings: ChorusSettings, tools: Any) -> Any:
     """Crews talk to the models through this gateway's own OpenAI API (CrewAI's native
     OpenAI provider with our base URL), so they use every engine the server has."""
     from cluster.crews.crew_service import CrewService
-    from cluster.crews.crew_store import SqlCrewStore
+    from cluster.store import SqlCrewStore
 
     store = SqlCrewStore(settings.resolved_database_url())
     await store.start()

@@ -40,7 +40,7 @@ class SessionShard(SessionHost):
         log_level: str = "INFO",
         settings: ChorusSettings | None = None,
     ) -> None:
-        from cluster.store.sql_store import SqlConversationStore
+        from cluster.store import SqlConversationStore
 
         configure_logging(log_level)
         structlog.contextvars.bind_contextvars(shard=name)
@@ -73,7 +73,7 @@ class SessionShard(SessionHost):
     def _crews(settings: ChorusSettings, tool_service: Any) -> Any:
         """Crews run from chat talk to the models through the gateway's OpenAI API."""
         from cluster.crews.crew_service import CrewService
-        from cluster.crews.crew_store import SqlCrewStore
+        from cluster.store import SqlCrewStore
 
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         return CrewService(

@@ -1,7 +1,6 @@
-"""Custom tools on the server: the store of imported OpenAPI providers and the service
-that builds each workspace's tool registry from them."""
+"""Custom tools on the server: the service that builds each workspace's tool registry
+from its imported OpenAPI providers (stored by ``cluster.store.SqlToolProviderStore``)."""
 
 from cluster.tools.tool_service import ToolService
-from cluster.tools.tool_store import SqlToolProviderStore
 
-__all__ = ["SqlToolProviderStore", "ToolService"]
+__all__ = ["ToolService"]

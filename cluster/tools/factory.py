@@ -7,8 +7,8 @@ from agents.tools.builtin import builtin_tools
 from agents.tools.registry import ToolRegistry
 from agents.tools.secret_box import SecretBox
 from cluster.settings import ChorusSettings
+from cluster.store import SqlToolProviderStore
 from cluster.tools.tool_service import ToolService
-from cluster.tools.tool_store import SqlToolProviderStore
 from cluster.workflows.factory import code_runner, guard
 
 

@@ -28,7 +28,7 @@ from agents.tools.openapi import (
 from agents.tools.records import ToolProviderRecord
 from agents.tools.registry import ToolRegistry
 from agents.tools.secret_box import SecretBox, SecretBoxError
-from cluster.tools.tool_store import SqlToolProviderStore
+from cluster.store import SqlToolProviderStore
 
 log = structlog.get_logger(__name__)
 MAX_SPEC_BYTES = 5 * 1024 * 1024

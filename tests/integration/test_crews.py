@@ -51,10 +51,9 @@ from channels import crews_api
 from channels.errors import install_error_handlers
 from cluster.crews.crew_runner import build_llm
 from cluster.crews.crew_service import CrewService
-from cluster.crews.crew_store import SqlCrewStore
 from cluster.crews.crew_tool import CrewToolAdapter
 from cluster.engines.openai_engine import OpenAICompatibleEngine
-from cluster.store import default_database_url
+from cluster.store import SqlCrewStore, default_database_url
 from tests.integration import postgres
 from tests.integration.conftest import TINY
 

@@ -27,10 +27,10 @@ from agents.tools.secret_box import SecretBox, SecretBoxError, SecretDecryptErro
 from channels.errors import install_error_handlers
 from channels.tools_api import router
 from cluster.outbound.guard import GuardedFetcher, OutboundBlockedError, OutboundPolicy
-from cluster.store import default_database_url
+from cluster.store import SqlToolProviderStore, default_database_url
 from cluster.store.engine import create_store_engine
 from cluster.store.tables import ToolProviderRow
-from cluster.tools import SqlToolProviderStore, ToolService
+from cluster.tools import ToolService
 from tests.integration import postgres
 
 pytestmark = pytest.mark.integration
