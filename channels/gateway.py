@@ -97,7 +97,7 @@ async def _tool_service(settings: ChorusSettings) -> Any:
     from cluster.tools.factory import build_tool_service
 
     service = build_tool_service(settings)
-    await service.store.start()
+    await service.store.start()  # type: ignore[attr-defined]  # the factory's SQL store
     return service
 
 

@@ -28,7 +28,7 @@ from agents.tools.openapi import (
 from agents.tools.records import ToolProviderRecord
 from agents.tools.registry import ToolRegistry
 from agents.tools.secret_box import SecretBox, SecretBoxError
-from cluster.store import SqlToolProviderStore
+from agents.tools.store import ToolProviderStoreProtocol
 
 log = structlog.get_logger(__name__)
 MAX_SPEC_BYTES = 5 * 1024 * 1024
@@ -38,7 +38,7 @@ class ToolService:
     def __init__(
         self,
         builtins: ToolRegistry,
-        store: SqlToolProviderStore,
+        store: ToolProviderStoreProtocol,
         box: SecretBox,
         http: HttpClientProtocol,
         *,

@@ -9,10 +9,10 @@ timezone-aware (SQLite keeps no zone).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from agents.ids import utcnow
@@ -77,12 +77,21 @@ class SpecColumns:
 
 
 class RunColumns:
-    """The columns of one run of a spec: its status and the whole run record as JSON; the
-    feature's table adds the column naming the spec that ran (no foreign key: runs
-    outlive their spec)."""
+    """The columns of one run of a spec: its status and the whole run record as JSON.
+
+    ``spec_id`` is the id of the spec that ran, in the column the table names in
+    ``spec_column`` (``workflow_id``, ``crew_id``); it has no foreign key: runs outlive
+    their spec.
+    """
+
+    spec_column: ClassVar[str]
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String)
     status: Mapped[str] = mapped_column(String(16))
     record: Mapped[dict[str, Any]] = mapped_column(json_column())
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    @declared_attr
+    def spec_id(cls) -> Mapped[str]:
+        return mapped_column(cls.spec_column, String)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Index
 
 from cluster.store.tables.base import Base, RunColumns, SpecColumns
 
@@ -20,5 +19,4 @@ class CrewRunRow(RunColumns, Base):
 
     __tablename__ = "crew_runs"
     __table_args__ = (Index(None, "workspace_id", "crew_id"),)
-
-    crew_id: Mapped[str] = mapped_column(String)
+    spec_column = "crew_id"

@@ -23,8 +23,7 @@ class WorkflowRunRow(RunColumns, Base):
 
     __tablename__ = "workflow_runs"
     __table_args__ = (Index(None, "workspace_id", "workflow_id"),)
-
-    workflow_id: Mapped[str] = mapped_column(String)
+    spec_column = "workflow_id"
 
 
 class WorkflowNodeRunRow(Base):
