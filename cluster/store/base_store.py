@@ -9,10 +9,17 @@ with itself. ``start()`` on any store starts the shared database (migrating it o
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.errors import ChorusError
 from cluster.store.database import Database
+from cluster.store.tables import Base, OwnedRow
+
+OwnedRowT = TypeVar("OwnedRowT", bound=OwnedRow)
 
 
 class BaseSqlStore:
@@ -43,3 +50,26 @@ class BaseSqlStore:
     def _workspace_session(self, workspace_id: str) -> AbstractAsyncContextManager[AsyncSession]:
         """A write transaction that first creates the workspace's row (on its first use)."""
         return self.database.workspace_session(workspace_id)
+
+    @staticmethod
+    async def _add(session: AsyncSession, row: Base, conflict: ChorusError) -> None:
+        """Insert the row now; ``conflict`` is raised if its key is taken."""
+        session.add(row)
+        await BaseSqlStore._flush(session, conflict)
+
+    @staticmethod
+    async def _flush(session: AsyncSession, conflict: ChorusError) -> None:
+        """Write the session's changes now; ``conflict`` is raised if they break a primary
+        key or unique constraint."""
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise conflict from exc
+
+    async def _owned_rows(self, rows: type[OwnedRowT], workspace_id: str) -> list[OwnedRowT]:
+        """The workspace's rows of the table, oldest first."""
+        query = (
+            select(rows).where(rows.workspace_id == workspace_id).order_by(rows.created_at, rows.id)
+        )
+        async with self._session() as session:
+            return list(await session.scalars(query))

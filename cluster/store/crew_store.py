@@ -10,7 +10,7 @@ from __future__ import annotations
 from agents.crews.records import CrewRecord, CrewRunRecord
 from agents.crews.store import CREW
 from cluster.store.repository import SqlRunRepository
-from cluster.store.tables import CrewRow, CrewRunRow
+from cluster.store.tables.crews import CrewRow, CrewRunRow
 
 
 class SqlCrewStore(SqlRunRepository[CrewRecord, CrewRow, CrewRunRecord]):

@@ -4,8 +4,8 @@ contract on a :class:`~cluster.store.database.Database`).
 A feature's store (workflows, crews, tool providers) subclasses it with its tables,
 its :class:`~agents.repository.RecordKind` and its row ⇄ record mapping
 (:meth:`SqlRepository.fill_row`, :meth:`SqlRepository.to_record`); the spec's table
-has :class:`~cluster.store.tables.base.SpecColumns`, its runs' table
-:class:`~cluster.store.tables.base.RunColumns`. A run row keeps the whole run
+has :class:`~cluster.store.tables.base.SpecRow`, its runs' table
+:class:`~cluster.store.tables.base.RunRow`. A run row keeps the whole run
 record as JSON, updated in place as the run progresses; deleting a spec keeps its
 runs. A repeated id is refused by the primary key.
 """
@@ -16,15 +16,14 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.ids import utcnow
 from agents.repository import RUN, RecordKind, RecordT, RunT
 from cluster.store.base_store import BaseSqlStore
-from cluster.store.tables.base import RunColumns, SpecColumns
+from cluster.store.tables.base import RunRow, SpecRow
 
-RowT = TypeVar("RowT", bound=SpecColumns)
+RowT = TypeVar("RowT", bound=SpecRow)
 
 
 class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
@@ -43,7 +42,7 @@ class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
         """The record the row holds (:meth:`owned_fields` has the common fields)."""
 
     @staticmethod
-    def owned_fields(row: SpecColumns) -> dict[str, Any]:
+    def owned_fields(row: SpecRow) -> dict[str, Any]:
         """The fields every owned record has, from its row."""
         return {
             "id": row.id,
@@ -65,11 +64,7 @@ class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
     async def add_row(self, record: RecordT, row: RowT) -> RecordT:
         """Insert the record's row (made by :meth:`new_row`, with the feature's extras)."""
         async with self._workspace_session(record.workspace_id) as session:
-            session.add(row)
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                raise self.kind.exists(record.id) from exc
+            await self._add(session, row, self.kind.exists(record.id))
         return record
 
     async def get_record(self, workspace_id: str, record_id: str, /) -> RecordT:
@@ -77,13 +72,7 @@ class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
             return self.to_record(await self.owned_row(session, workspace_id, record_id))
 
     async def list_records(self, workspace_id: str, /) -> list[RecordT]:
-        query = (
-            select(self.rows)
-            .where(self.rows.workspace_id == workspace_id)
-            .order_by(self.rows.created_at, self.rows.id)
-        )
-        async with self._session() as session:
-            return [self.to_record(row) for row in await session.scalars(query)]
+        return [self.to_record(row) for row in await self._owned_rows(self.rows, workspace_id)]
 
     async def update_record(self, record: RecordT) -> RecordT:
         """Store ``record``, setting its ``updated_at`` to now (on the object passed too)."""
@@ -110,7 +99,7 @@ class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
 class SqlRunRepository(SqlRepository[RecordT, RowT], Generic[RecordT, RowT, RunT]):
     """Workspace-owned specs and their runs (in the table of ``run_rows``)."""
 
-    run_rows: ClassVar[type[RunColumns]]
+    run_rows: ClassVar[type[RunRow]]
     run_model: type[RunT]
 
     async def save_run(self, run: RunT) -> None:

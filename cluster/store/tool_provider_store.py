@@ -14,7 +14,7 @@ from sqlalchemy import select
 from agents.tools.records import ToolProviderRecord
 from agents.tools.store import TOOL_PROVIDER
 from cluster.store.repository import SqlRepository
-from cluster.store.tables import ToolProviderRow
+from cluster.store.tables.tools import ToolProviderRow
 
 
 class SqlToolProviderStore(SqlRepository[ToolProviderRecord, ToolProviderRow]):

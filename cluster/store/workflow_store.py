@@ -14,7 +14,7 @@ from sqlalchemy import select
 from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
 from agents.workflows.store import WORKFLOW
 from cluster.store.repository import SqlRunRepository
-from cluster.store.tables import WorkflowNodeRunRow, WorkflowRow, WorkflowRunRow
+from cluster.store.tables.workflows import WorkflowNodeRunRow, WorkflowRow, WorkflowRunRow
 
 
 class SqlWorkflowStore(SqlRunRepository[WorkflowRecord, WorkflowRow, WorkflowRunRecord]):

@@ -29,7 +29,7 @@ from channels.tools_api import router
 from cluster.outbound.guard import GuardedFetcher, OutboundBlockedError, OutboundPolicy
 from cluster.store import SqlToolProviderStore
 from cluster.store.engine import create_store_engine
-from cluster.store.tables import ToolProviderRow
+from cluster.store.tables.tools import ToolProviderRow
 from cluster.tools import ToolService
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from agents.tools.secret_box import SecretBox
 from agents.tools.store import InMemoryToolProviderStore, ToolProviderStoreProtocol
 from cluster.store import SqlToolProviderStore
 from cluster.store.engine import create_store_engine
-from cluster.store.tables import ToolProviderRow
+from cluster.store.tables.tools import ToolProviderRow
 from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration

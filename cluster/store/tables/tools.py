@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cluster.store.tables.base import Base, SpecColumns, json_column
+from cluster.store.tables.base import SpecRow, json_column
 
 
-class ToolProviderRow(SpecColumns, Base):
+class ToolProviderRow(SpecRow):
     """A workspace's custom tools (an imported OpenAPI spec); the secret is encrypted."""
 
     __tablename__ = "tool_providers"

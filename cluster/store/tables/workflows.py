@@ -8,17 +8,17 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cluster.store.tables.base import Base, RunColumns, SpecColumns, UtcDateTime, json_column
+from cluster.store.tables.base import Base, RunRow, SpecRow, UtcDateTime, json_column
 
 
-class WorkflowRow(SpecColumns, Base):
+class WorkflowRow(SpecRow):
     """A workflow; its graph is the ``spec`` JSON (agents.workflows.graph.WorkflowSpec)."""
 
     __tablename__ = "workflows"
     __table_args__ = (Index(None, "workspace_id"),)
 
 
-class WorkflowRunRow(RunColumns, Base):
+class WorkflowRunRow(RunRow):
     """One run of a workflow; ``record`` is the whole WorkflowRunRecord as JSON."""
 
     __tablename__ = "workflow_runs"
