@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.ids import utcnow
 from agents.repository import RUN, RecordKind, RecordT, RunT
 from cluster.store.base_store import BaseSqlStore
-from cluster.store.tables.base import RunRow, SpecRow
+from cluster.store.tables.base import OwnedRow, RunRow, SpecRow
 
 RowT = TypeVar("RowT", bound=SpecRow)
 
@@ -42,7 +42,7 @@ class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
         """The record the row holds (:meth:`owned_fields` has the common fields)."""
 
     @staticmethod
-    def owned_fields(row: SpecRow) -> dict[str, Any]:
+    def owned_fields(row: OwnedRow) -> dict[str, Any]:
         """The fields every owned record has, from its row."""
         return {
             "id": row.id,

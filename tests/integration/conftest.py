@@ -41,6 +41,17 @@ async def llama_engine(llama_process: EngineProcess) -> AsyncIterator[OpenAIComp
     await engine.aclose()
 
 
+@pytest.fixture
+def ws() -> str:
+    """A fresh workspace per test: the PostgreSQL database is shared by the session."""
+    return f"ws_{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def other_ws() -> str:
+    return f"ws_{uuid.uuid4().hex}"
+
+
 @pytest.fixture(params=STORE_BACKENDS)
 def store_backend(request: pytest.FixtureRequest) -> str:
     """Each store suite runs on the in-memory fake, SQLite and PostgreSQL."""

@@ -39,17 +39,6 @@ async def store(open_store: StoreOpener) -> ConversationStoreProtocol:
     return await open_store(InMemoryConversationStore, SqlConversationStore)
 
 
-@pytest.fixture
-def ws() -> str:
-    """A fresh workspace per test: the PostgreSQL database is shared by the session."""
-    return f"ws_{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def other_ws() -> str:
-    return f"ws_{uuid.uuid4().hex}"
-
-
 def conversation(ws: str, app_id: str, **fields: Any) -> ConversationRecord:
     return ConversationRecord(
         id=f"conv_{uuid.uuid4().hex}", workspace_id=ws, app_id=app_id, **fields

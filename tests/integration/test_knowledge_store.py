@@ -40,17 +40,6 @@ async def store(open_store: StoreOpener) -> KnowledgeStoreProtocol:
     return await open_store(InMemoryKnowledgeStore, SqlKnowledgeStore)
 
 
-@pytest.fixture
-def ws() -> str:
-    """A fresh workspace per test: the PostgreSQL database is shared by the session."""
-    return f"ws_{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def other_ws() -> str:
-    return f"ws_{uuid.uuid4().hex}"
-
-
 def knowledge_base(ws: str, **fields: Any) -> KnowledgeBaseRecord:
     values: dict[str, Any] = {"id": f"kb_{uuid.uuid4().hex}", "workspace_id": ws, "name": "Docs"}
     return KnowledgeBaseRecord(**(values | fields))

@@ -6,7 +6,6 @@ first, updates, deletes that keep the runs, runs saved as they progress.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -120,17 +119,6 @@ def feature(request: pytest.FixtureRequest) -> Feature:
 @pytest.fixture
 async def repo(open_store: StoreOpener, feature: Feature) -> Any:
     return await open_store(feature.memory, feature.sql)
-
-
-@pytest.fixture
-def ws() -> str:
-    """A fresh workspace per test: the PostgreSQL database is shared by the session."""
-    return f"ws_{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def other_ws() -> str:
-    return f"ws_{uuid.uuid4().hex}"
 
 
 def expect_not_found(err: NotFoundError, feature: Feature, record_id: str) -> None:

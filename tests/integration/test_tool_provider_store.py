@@ -6,7 +6,6 @@ in it; only ``get_secret`` and ``list_secrets`` give it back.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from agents.tools.records import ToolProviderRecord
 from agents.tools.secret_box import SecretBox
 from agents.tools.store import InMemoryToolProviderStore, ToolProviderStoreProtocol
 from cluster.store import SqlToolProviderStore
-from cluster.store.engine import create_store_engine
 from cluster.store.tables.tools import ToolProviderRow
 from tests.integration.stores import StoreOpener
 
@@ -38,12 +36,6 @@ BOX = SecretBox(Fernet.generate_key())
 @pytest.fixture
 async def store(open_store: StoreOpener) -> ToolProviderStoreProtocol:
     return await open_store(InMemoryToolProviderStore, SqlToolProviderStore)
-
-
-@pytest.fixture
-def ws() -> str:
-    """A fresh workspace per test: the PostgreSQL database is shared by the session."""
-    return f"ws_{uuid.uuid4().hex}"
 
 
 def provider(ws: str, **fields: Any) -> ToolProviderRecord:
@@ -101,17 +93,18 @@ async def test_a_repeated_id_is_refused(store: ToolProviderStoreProtocol, ws: st
     assert (await store.get_provider(ws, record.id)).name == "inventory"
 
 
-async def test_another_workspace_sees_nothing(store: ToolProviderStoreProtocol, ws: str) -> None:
-    other = f"ws_{uuid.uuid4().hex}"
+async def test_another_workspace_sees_nothing(
+    store: ToolProviderStoreProtocol, ws: str, other_ws: str
+) -> None:
     record = await store.create_provider(provider(ws), sealed())
-    err = await not_found(store, other, record.id)
+    err = await not_found(store, other_ws, record.id)
     assert (err.code, err.param) == ("tool_provider_not_found", "provider_id")
     with pytest.raises(NotFoundError):
-        await store.get_secret(other, record.id)
+        await store.get_secret(other_ws, record.id)
     with pytest.raises(NotFoundError):
-        await store.delete_provider(other, record.id)
-    assert await store.list_providers(other) == []
-    assert await store.list_secrets(other) == {}
+        await store.delete_provider(other_ws, record.id)
+    assert await store.list_providers(other_ws) == []
+    assert await store.list_secrets(other_ws) == {}
     assert await store.get_provider(ws, record.id) == record  # still there
 
 
@@ -155,19 +148,11 @@ async def test_the_row_holds_the_secret_only_sealed(database_url: str, ws: str) 
     await store.start()
     try:
         record = await store.create_provider(provider(ws), sealed())
+        async with store.database.session() as session:
+            row = await session.get(ToolProviderRow, record.id)
     finally:
         await store.close()
-    engine = create_store_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    ToolProviderRow.__table__.select().where(ToolProviderRow.id == record.id)
-                )
-            ).one()
-    finally:
-        await engine.dispose()
-    assert row.secret_encrypted and SECRET not in row.secret_encrypted
+    assert row is not None and row.secret_encrypted and SECRET not in row.secret_encrypted
     assert BOX.decrypt(row.secret_encrypted) == SECRET
     assert SECRET not in str([row.name, row.kind, row.spec, row.auth])
     assert row.spec["document"] == DOCUMENT and row.auth["name"] == "X-Api-Key"
