@@ -12,9 +12,8 @@ filled here or by the ``default_*`` function of their module, once, at start-up.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from agents.apps.skills import AppTools
 from agents.conversation.store import ConversationStoreProtocol
@@ -36,22 +35,28 @@ from agents.tools.store import ToolProviderStoreProtocol
 from agents.workflows.context import ServiceMissingError
 from agents.workflows.service import WorkflowService
 from agents.workflows.store import WorkflowStoreProtocol
-from cluster.crews.crew_store import SqlCrewStore
 from cluster.crews.offline import keep_crewai_offline
 from cluster.engines.handle_engine import HandleEmbedder, HandleEngines
 from cluster.knowledge.indexes import open_index
 from cluster.outbound.guard import GuardedFetcher, OutboundPolicy
 from cluster.settings import ChorusSettings
-from cluster.store import SqlConversationStore, SqlKnowledgeStore, SqlWorkflowStore
-from cluster.tools.tool_store import SqlToolProviderStore
+from cluster.store import (
+    Database,
+    SqlConversationStore,
+    SqlCrewStore,
+    SqlKnowledgeStore,
+    SqlToolProviderStore,
+    SqlWorkflowStore,
+)
 
 EngineFactory = Callable[[str], EngineProtocol]
 
 
 @dataclass
 class Stores:
-    """Every durable store of one process, over the settings' database."""
+    """Every durable store of one process, all on its one :class:`Database`."""
 
+    database: Database
     conversations: ConversationStoreProtocol
     knowledge: KnowledgeStoreProtocol
     workflows: WorkflowStoreProtocol
@@ -78,25 +83,11 @@ class Services:
     app_tools: AppTools
     #: The SSRF guard every outbound fetch on a user's behalf goes through.
     guard: GuardedFetcher
-    _started: asyncio.Future[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
-        """Connect the stores and migrate the schema; once per process (concurrent
-        callers share the first call)."""
-        if self._started is None:
-            self._started = asyncio.ensure_future(self._start())
-        await self._started
-
-    async def _start(self) -> None:
-        # One migration at a time; the stores share the schema (the lock is the database's).
-        await self.stores.conversations.start()  # type: ignore[attr-defined]
-        for store in (
-            self.stores.knowledge,
-            self.stores.workflows,
-            self.stores.tool_providers,
-            self.stores.crews,
-        ):
-            await store.start()  # type: ignore[attr-defined]
+        """Connect the stores and migrate the schema: once per process, whoever calls
+        first (concurrent callers wait for that call)."""
+        await self.stores.database.start()
 
 
 def build_services(
@@ -107,13 +98,14 @@ def build_services(
     ``ingestion`` is where the knowledge service queues documents (the gateway passes
     the knowledge worker's queue); a process without one refuses to ingest."""
     keep_crewai_offline()  # before anything can import CrewAI (crews run in this process)
-    database_url = settings.resolved_database_url()
+    database = Database(settings.resolved_database_url())
     stores = Stores(
-        conversations=SqlConversationStore(database_url),
-        knowledge=SqlKnowledgeStore(database_url),
-        workflows=SqlWorkflowStore(database_url),
-        tool_providers=SqlToolProviderStore(database_url),
-        crews=SqlCrewStore(database_url),
+        database=database,
+        conversations=SqlConversationStore(database),
+        knowledge=SqlKnowledgeStore(database),
+        workflows=SqlWorkflowStore(database),
+        tool_providers=SqlToolProviderStore(database),
+        crews=SqlCrewStore(database),
     )
     engines = HandleEngines([e.name for e in settings.engines], app_name)
     default_model = settings.engines[0].name

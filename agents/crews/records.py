@@ -50,3 +50,8 @@ class CrewRunRecord(BaseModel):
     elapsed_ms: float = Field(default=0.0, description="The whole run.")
     started_at: datetime = Field(default_factory=utcnow, description="When the run started.")
     finished_at: datetime | None = Field(default=None, description="When it ended.")
+
+    @property
+    def spec_id(self) -> str:
+        """The crew that ran (runs are kept by agents.repository)."""
+        return self.crew_id

@@ -34,6 +34,11 @@ class WorkflowRunRecord(BaseModel):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
 
+    @property
+    def spec_id(self) -> str:
+        """The workflow that ran (runs are kept by agents.repository)."""
+        return self.workflow_id
+
 
 class NodeRunRecord(BaseModel):
     id: str = Field(default_factory=lambda: new_id("nr"))

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from agents.errors import NotFoundError
-from agents.ids import utcnow
+from agents.repository import InMemoryRunRepository, RecordKind
 from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
+
+WORKFLOW = RecordKind("workflow", "workflow_not_found", "workflow_id")
 
 
 @runtime_checkable
 class WorkflowStoreProtocol(Protocol):
-    async def create_workflow(self, record: WorkflowRecord) -> WorkflowRecord: ...
-
-    async def get_workflow(self, workspace_id: str, workflow_id: str) -> WorkflowRecord:
-        """Raises NotFoundError (also for another workspace's workflow)."""
+    async def create_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
+        """Refuses an id that exists (InvalidInputError)."""
         ...
 
-    async def list_workflows(self, workspace_id: str) -> list[WorkflowRecord]: ...
+    async def get_workflow(self, workspace_id: str, workflow_id: str) -> WorkflowRecord:
+        """Raises NotFoundError (code workflow_not_found), also for another workspace's."""
+        ...
+
+    async def list_workflows(self, workspace_id: str) -> list[WorkflowRecord]:
+        """Oldest first."""
+        ...
 
     async def update_workflow(self, record: WorkflowRecord) -> WorkflowRecord: ...
 
-    async def delete_workflow(self, workspace_id: str, workflow_id: str) -> None: ...
+    async def delete_workflow(self, workspace_id: str, workflow_id: str) -> None:
+        """The workflow goes; its runs' history stays."""
+        ...
 
     async def save_run(self, run: WorkflowRunRecord) -> None:
         """Insert or update the run."""
@@ -29,52 +36,28 @@ class WorkflowStoreProtocol(Protocol):
 
     async def save_node_run(self, node_run: NodeRunRecord) -> None: ...
 
-    async def get_run(self, workspace_id: str, run_id: str) -> WorkflowRunRecord: ...
+    async def get_run(self, workspace_id: str, run_id: str) -> WorkflowRunRecord:
+        """Raises NotFoundError (code run_not_found), also for another workspace's run."""
+        ...
 
     async def list_node_runs(self, run_id: str) -> list[NodeRunRecord]: ...
 
 
-class InMemoryWorkflowStore:
+class InMemoryWorkflowStore(InMemoryRunRepository[WorkflowRecord, WorkflowRunRecord]):
+    kind = WORKFLOW
+
     def __init__(self) -> None:
-        self.workflows: dict[str, WorkflowRecord] = {}
-        self.runs: dict[str, WorkflowRunRecord] = {}
+        super().__init__()
         self.node_runs: dict[str, list[NodeRunRecord]] = {}
 
-    async def create_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
-        self.workflows[record.id] = record.model_copy(deep=True)
-        return record
-
-    async def get_workflow(self, workspace_id: str, workflow_id: str) -> WorkflowRecord:
-        record = self.workflows.get(workflow_id)
-        if record is None or record.workspace_id != workspace_id:
-            raise NotFoundError(f"workflow {workflow_id} not found", param="workflow_id")
-        return record.model_copy(deep=True)
-
-    async def list_workflows(self, workspace_id: str) -> list[WorkflowRecord]:
-        found = [w for w in self.workflows.values() if w.workspace_id == workspace_id]
-        return sorted(found, key=lambda w: w.created_at)
-
-    async def update_workflow(self, record: WorkflowRecord) -> WorkflowRecord:
-        await self.get_workflow(record.workspace_id, record.id)
-        record.updated_at = utcnow()
-        self.workflows[record.id] = record.model_copy(deep=True)
-        return record
-
-    async def delete_workflow(self, workspace_id: str, workflow_id: str) -> None:
-        await self.get_workflow(workspace_id, workflow_id)
-        del self.workflows[workflow_id]
-
-    async def save_run(self, run: WorkflowRunRecord) -> None:
-        self.runs[run.id] = run.model_copy(deep=True)
+    create_workflow = InMemoryRunRepository.create_record
+    get_workflow = InMemoryRunRepository.get_record
+    list_workflows = InMemoryRunRepository.list_records
+    update_workflow = InMemoryRunRepository.update_record
+    delete_workflow = InMemoryRunRepository.delete_record
 
     async def save_node_run(self, node_run: NodeRunRecord) -> None:
         self.node_runs.setdefault(node_run.run_id, []).append(node_run.model_copy(deep=True))
-
-    async def get_run(self, workspace_id: str, run_id: str) -> WorkflowRunRecord:
-        run = self.runs.get(run_id)
-        if run is None or run.workspace_id != workspace_id:
-            raise NotFoundError(f"run {run_id} not found", param="run_id")
-        return run.model_copy(deep=True)
 
     async def list_node_runs(self, run_id: str) -> list[NodeRunRecord]:
         return [r.model_copy(deep=True) for r in self.node_runs.get(run_id, [])]

@@ -14,14 +14,13 @@ unreachable or locked database is :class:`UpstreamUnavailableError` (code
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import utcnow
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
-from cluster.store.common import BaseSqlStore
-from cluster.store.tables import DocumentRow, KnowledgeBaseRow
+from cluster.store.base_store import BaseSqlStore
+from cluster.store.tables.knowledge import DocumentRow, KnowledgeBaseRow
 
 
 class SqlKnowledgeStore(BaseSqlStore):
@@ -30,14 +29,9 @@ class SqlKnowledgeStore(BaseSqlStore):
     # knowledge bases
 
     async def create_kb(self, record: KnowledgeBaseRecord) -> KnowledgeBaseRecord:
-        async with self._session(write=True) as session:
-            await self._ensure_workspace(session, record.workspace_id)
-            session.add(KnowledgeBaseRow.from_record(record))
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                raise InvalidInputError(f"knowledge base '{record.id}' exists") from exc
-        self._workspaces.add(record.workspace_id)
+        async with self._workspace_session(record.workspace_id) as session:
+            row = KnowledgeBaseRow.from_record(record)
+            await self._add(session, row, InvalidInputError(f"knowledge base '{record.id}' exists"))
         return record
 
     async def get_kb(self, workspace_id: str, kb_id: str) -> KnowledgeBaseRecord:
@@ -45,13 +39,7 @@ class SqlKnowledgeStore(BaseSqlStore):
             return (await self._kb(session, workspace_id, kb_id)).to_record()
 
     async def list_kbs(self, workspace_id: str) -> list[KnowledgeBaseRecord]:
-        query = (
-            select(KnowledgeBaseRow)
-            .where(KnowledgeBaseRow.workspace_id == workspace_id)
-            .order_by(KnowledgeBaseRow.created_at, KnowledgeBaseRow.id)
-        )
-        async with self._session() as session:
-            return [row.to_record() for row in await session.scalars(query)]
+        return [row.to_record() for row in await self._owned_rows(KnowledgeBaseRow, workspace_id)]
 
     async def delete_kb(self, workspace_id: str, kb_id: str) -> None:
         async with self._session(write=True) as session:
@@ -63,11 +51,8 @@ class SqlKnowledgeStore(BaseSqlStore):
     async def add_document(self, record: DocumentRecord) -> DocumentRecord:
         async with self._session(write=True) as session:
             await self._kb(session, record.workspace_id, record.kb_id, lock=True)
-            session.add(DocumentRow.from_record(record))
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                raise InvalidInputError(f"document '{record.id}' exists") from exc
+            row = DocumentRow.from_record(record)
+            await self._add(session, row, InvalidInputError(f"document '{record.id}' exists"))
         return record
 
     async def update_document(self, record: DocumentRecord) -> DocumentRecord:

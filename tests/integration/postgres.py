@@ -1,10 +1,11 @@
 """A real PostgreSQL server for integration tests, started from Debian's binaries.
 
-Import the session fixture into a test module (``postgres_url = postgres.postgres_url``).
-It yields an asyncpg URL. With ``CHORUS_TEST_POSTGRES_URL`` set it uses that
-server; otherwise it runs ``initdb`` and ``pg_ctl`` from ``/usr/lib/postgresql/*/bin``
-as the ``postgres`` user (the server refuses to run as root) in a temporary
-directory, listening on 127.0.0.1 only, and removes everything afterwards.
+The session fixture ``postgres_url`` is shared by every integration test through the
+conftest (one server per test session). It yields an asyncpg URL. With
+``CHORUS_TEST_POSTGRES_URL`` set it uses that server; otherwise it runs ``initdb`` and
+``pg_ctl`` from ``/usr/lib/postgresql/*/bin`` as the ``postgres`` user (the server
+refuses to run as root) in a temporary directory, listening on 127.0.0.1 only, and
+removes everything afterwards.
 Missing binaries fail the tests: CI must always test PostgreSQL.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -29,47 +29,14 @@ from cluster.store import SqlConversationStore, default_database_url
 from cluster.store.engine import create_store_engine
 from cluster.store.tables import Base
 from tests.integration import postgres
+from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration
 
-postgres_url = postgres.postgres_url  # the session fixture, used through getfixturevalue
-
-SQL_BACKENDS = ["sqlite", "postgresql"]
-
-
-def _database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return default_database_url(tmp_path)
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture(params=["memory", *SQL_BACKENDS])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[ConversationStoreProtocol]:
-    if request.param == "memory":
-        yield InMemoryConversationStore()
-        return
-    sql = SqlConversationStore(_database_url(request.param, request, tmp_path))
-    await sql.start()
-    yield sql
-    await sql.close()
-
-
-@pytest.fixture(params=SQL_BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return _database_url(request.param, request, tmp_path)
-
 
 @pytest.fixture
-def ws() -> str:
-    """A fresh workspace per test: the PostgreSQL database is shared by the session."""
-    return f"ws_{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def other_ws() -> str:
-    return f"ws_{uuid.uuid4().hex}"
+async def store(open_store: StoreOpener) -> ConversationStoreProtocol:
+    return await open_store(InMemoryConversationStore, SqlConversationStore)
 
 
 def conversation(ws: str, app_id: str, **fields: Any) -> ConversationRecord:

@@ -19,7 +19,6 @@ import time
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,13 +50,12 @@ from agents.tools.registry import ToolRegistry
 from channels import crews_api
 from channels.errors import install_error_handlers
 from cluster.crews.crew_runner import build_llm
-from cluster.crews.crew_store import SqlCrewStore
 from cluster.crews.crew_tool import CrewToolAdapter
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 from cluster.runtime import lazy_runner
-from cluster.store import default_database_url
-from tests.integration import postgres
+from cluster.store import SqlCrewStore
 from tests.integration.conftest import TINY
+from tests.integration.stores import StoreOpener
 
 pytestmark = [
     pytest.mark.integration,
@@ -65,7 +63,6 @@ pytestmark = [
     # pytest turns warnings into errors process-wide, the crew's thread included.
     pytest.mark.filterwarnings("ignore::DeprecationWarning:crewai.*"),
 ]
-postgres_url = postgres.postgres_url  # the session fixture, used through getfixturevalue
 MODEL = TINY.name
 LOOPBACK = {"127.0.0.1", "::1", "localhost", None}
 
@@ -516,20 +513,9 @@ async def test_the_api_creates_lists_runs_and_deletes(api: httpx.AsyncClient) ->
 # -- the stores: SQL and in-memory behave alike ------------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CrewStoreProtocol]:
-    if request.param == "memory":
-        yield InMemoryCrewStore()
-        return
-    url = (
-        default_database_url(tmp_path)
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    sql = SqlCrewStore(url)
-    await sql.start()
-    yield sql
-    await sql.close()
+@pytest.fixture
+async def store(open_store: StoreOpener) -> CrewStoreProtocol:
+    return await open_store(InMemoryCrewStore, SqlCrewStore)
 
 
 async def test_crews_and_runs_are_scoped_by_workspace(store: CrewStoreProtocol) -> None:

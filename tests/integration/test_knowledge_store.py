@@ -4,93 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Connection, inspect
 
 from agents.apps.spec import AppSpec
 from agents.conversation.records import ConversationRecord
 from agents.errors import InvalidInputError, NotFoundError, UpstreamUnavailableError
 from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
 from agents.knowledge.store import InMemoryKnowledgeStore, KnowledgeStoreProtocol
-from cluster.store import SqlConversationStore, SqlKnowledgeStore, default_database_url
+from cluster.store import SqlConversationStore, SqlKnowledgeStore
 from cluster.store.engine import create_store_engine
 from cluster.store.migrate import alembic_config, upgrade_to_head
 from cluster.store.tables import Base
 from tests.integration import postgres
+from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration
 
-postgres_url = postgres.postgres_url  # the session fixture, used through getfixturevalue
-
-SQL_BACKENDS = ["sqlite", "postgresql"]
 HEAD = "0004"
 KNOWLEDGE_TABLES = {"knowledge_bases", "documents"}
 #: A fixed past instant, so that "updated later" is strict whatever the clock's resolution.
 PAST = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
-def _database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return default_database_url(tmp_path)
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture(params=["memory", *SQL_BACKENDS])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[KnowledgeStoreProtocol]:
-    if request.param == "memory":
-        yield InMemoryKnowledgeStore()
-        return
-    sql = SqlKnowledgeStore(_database_url(request.param, request, tmp_path))
-    await sql.start()
-    yield sql
-    await sql.close()
-
-
-@pytest.fixture(params=SQL_BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return _database_url(request.param, request, tmp_path)
-
-
-@pytest.fixture(params=SQL_BACKENDS)
-async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A database no store has migrated yet: a new SQLite file or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield default_database_url(tmp_path / "empty")
-        return
-    server = make_url(str(request.getfixturevalue("postgres_url")))
-    name = f"chorus_{uuid.uuid4().hex}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield server.set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture
-def ws() -> str:
-    """A fresh workspace per test: the PostgreSQL database is shared by the session."""
-    return f"ws_{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def other_ws() -> str:
-    return f"ws_{uuid.uuid4().hex}"
+async def store(open_store: StoreOpener) -> KnowledgeStoreProtocol:
+    return await open_store(InMemoryKnowledgeStore, SqlKnowledgeStore)
 
 
 def knowledge_base(ws: str, **fields: Any) -> KnowledgeBaseRecord:

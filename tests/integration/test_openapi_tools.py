@@ -28,14 +28,11 @@ from agents.tools.service import ToolService
 from channels.errors import install_error_handlers
 from channels.tools_api import router
 from cluster.outbound.guard import GuardedFetcher, OutboundBlockedError, OutboundPolicy
-from cluster.store import default_database_url
+from cluster.store import SqlToolProviderStore
 from cluster.store.engine import create_store_engine
-from cluster.store.tables import ToolProviderRow
-from cluster.tools.tool_store import SqlToolProviderStore
-from tests.integration import postgres
+from cluster.store.tables.tools import ToolProviderRow
 
 pytestmark = pytest.mark.integration
-postgres_url = postgres.postgres_url  # the session fixture, used through getfixturevalue
 
 API_KEY = "k-" + uuid.uuid4().hex
 TOKEN = "t-" + uuid.uuid4().hex
@@ -161,13 +158,6 @@ class ClockTool(BaseTool):
 
     async def run(self, arguments: dict[str, Any]) -> Any:
         return "noon"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return default_database_url(tmp_path)
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ one record per node execution."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,29 +14,15 @@ from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
 from agents.workflows.records import WorkflowRecord
 from agents.workflows.store import InMemoryWorkflowStore, WorkflowStoreProtocol
 from agents.workflows.validation import compile_workflow
-from cluster.store import SqlWorkflowStore, default_database_url
-from tests.integration import postgres
+from cluster.store import SqlWorkflowStore
+from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration
-postgres_url = postgres.postgres_url  # the session fixture, used through getfixturevalue
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[WorkflowStoreProtocol]:
-    if request.param == "memory":
-        yield InMemoryWorkflowStore()
-        return
-    url = (
-        default_database_url(tmp_path)
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    sql = SqlWorkflowStore(url)
-    await sql.start()
-    yield sql
-    await sql.close()
+@pytest.fixture
+async def store(open_store: StoreOpener) -> WorkflowStoreProtocol:
+    return await open_store(InMemoryWorkflowStore, SqlWorkflowStore)
 
 
 def spec(name: str = "greeter") -> WorkflowSpec:

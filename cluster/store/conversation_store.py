@@ -10,9 +10,11 @@ is :class:`UpstreamUnavailableError` (code ``store_unavailable``).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from agents.apps.spec import AppSpec
 from agents.conversation.records import (
@@ -22,12 +24,11 @@ from agents.conversation.records import (
     MessageRecord,
     PromptRecord,
     SummaryRecord,
-    utcnow,
 )
 from agents.errors import InvalidInputError, NotFoundError
-from agents.ids import new_id
-from cluster.store.common import BaseSqlStore
-from cluster.store.tables import (
+from agents.ids import new_id, utcnow
+from cluster.store.base_store import BaseSqlStore
+from cluster.store.tables.conversations import (
     AppRow,
     AppVersionRow,
     ConversationRow,
@@ -35,6 +36,8 @@ from cluster.store.tables import (
     PromptRow,
     SummaryRow,
 )
+
+ConversationPart = TypeVar("ConversationPart", MessageRow, PromptRow)
 
 
 class SqlConversationStore(BaseSqlStore):
@@ -44,10 +47,8 @@ class SqlConversationStore(BaseSqlStore):
 
     async def create_app(self, workspace_id: str, spec: AppSpec) -> AppRecord:
         app = AppRecord(id=new_id("app"), workspace_id=workspace_id, draft=spec)
-        async with self._session(write=True) as session:
-            await self._ensure_workspace(session, workspace_id)
+        async with self._workspace_session(workspace_id) as session:
             session.add(AppRow.from_record(app))
-        self._workspaces.add(workspace_id)
         return app.model_copy(deep=True)
 
     async def get_app(self, workspace_id: str, app_id: str) -> AppRecord:
@@ -55,13 +56,7 @@ class SqlConversationStore(BaseSqlStore):
             return (await self._app(session, workspace_id, app_id)).to_record()
 
     async def list_apps(self, workspace_id: str) -> list[AppRecord]:
-        query = (
-            select(AppRow)
-            .where(AppRow.workspace_id == workspace_id)
-            .order_by(AppRow.created_at, AppRow.id)
-        )
-        async with self._session() as session:
-            return [row.to_record() for row in await session.scalars(query)]
+        return [row.to_record() for row in await self._owned_rows(AppRow, workspace_id)]
 
     async def update_draft(self, workspace_id: str, app_id: str, spec: AppSpec) -> AppRecord:
         async with self._session(write=True) as session:
@@ -111,11 +106,8 @@ class SqlConversationStore(BaseSqlStore):
     async def create_conversation(self, record: ConversationRecord) -> ConversationRecord:
         async with self._session(write=True) as session:
             await self._app(session, record.workspace_id, record.app_id)
-            session.add(ConversationRow.from_record(record))
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                raise InvalidInputError(f"conversation '{record.id}' exists") from exc
+            row = ConversationRow.from_record(record)
+            await self._add(session, row, InvalidInputError(f"conversation '{record.id}' exists"))
         return record
 
     async def get_conversation(self, workspace_id: str, conversation_id: str) -> ConversationRecord:
@@ -154,8 +146,7 @@ class SqlConversationStore(BaseSqlStore):
     async def add_message(self, record: MessageRecord) -> MessageRecord:
         async with self._session(write=True) as session:
             conv = await self._conversation(session, record.workspace_id, record.conversation_id)
-            session.add(MessageRow.from_record(record))
-            await self._flush_message(session, record)
+            await self._add(session, MessageRow.from_record(record), _duplicate(record))
             conv.updated_at = utcnow()
         return record
 
@@ -171,25 +162,16 @@ class SqlConversationStore(BaseSqlStore):
             if row is None:
                 raise NotFoundError(f"message '{record.id}' not found", code="message_not_found")
             row.fill(record)
-            await self._flush_message(session, record)
+            await self._flush(session, _duplicate(record))
         return record
 
     async def list_messages(self, workspace_id: str, conversation_id: str) -> list[MessageRecord]:
-        query = (
-            select(MessageRow)
-            .where(
-                MessageRow.workspace_id == workspace_id,
-                MessageRow.conversation_id == conversation_id,
-            )
-            .order_by(MessageRow.seq)
-        )
-        async with self._session() as session:
-            await self._conversation(session, workspace_id, conversation_id)
-            return [row.to_record() for row in await session.scalars(query)]
+        rows = await self._rows_of(MessageRow, workspace_id, conversation_id, MessageRow.seq)
+        return [row.to_record() for row in rows]
 
     async def save_summary(self, record: SummaryRecord) -> None:
         values = SummaryRow.values(record)
-        upsert = self._insert(SummaryRow.__table__).values(values)
+        upsert = self.database.insert(SummaryRow).values(values)
         upsert = upsert.on_conflict_do_update(
             index_elements=["conversation_id"],
             set_={k: v for k, v in values.items() if k != "conversation_id"},
@@ -210,19 +192,27 @@ class SqlConversationStore(BaseSqlStore):
             session.add(PromptRow.from_record(record))
 
     async def list_prompts(self, workspace_id: str, conversation_id: str) -> list[PromptRecord]:
+        rows = await self._rows_of(PromptRow, workspace_id, conversation_id, PromptRow.id)
+        return [row.to_record() for row in rows]
+
+    # helpers
+
+    async def _rows_of(
+        self,
+        rows: type[ConversationPart],
+        workspace_id: str,
+        conversation_id: str,
+        order: QueryableAttribute[int],
+    ) -> list[ConversationPart]:
+        """The conversation's messages or prompts, in ``order``."""
         query = (
-            select(PromptRow)
-            .where(
-                PromptRow.workspace_id == workspace_id,
-                PromptRow.conversation_id == conversation_id,
-            )
-            .order_by(PromptRow.id)
+            select(rows)
+            .where(rows.workspace_id == workspace_id, rows.conversation_id == conversation_id)
+            .order_by(order)
         )
         async with self._session() as session:
             await self._conversation(session, workspace_id, conversation_id)
-            return [row.to_record() for row in await session.scalars(query)]
-
-    # helpers
+            return list(await session.scalars(query))
 
     async def _app(
         self, session: AsyncSession, workspace_id: str, app_id: str, *, for_update: bool = False
@@ -249,12 +239,10 @@ class SqlConversationStore(BaseSqlStore):
             )
         return row
 
-    async def _flush_message(self, session: AsyncSession, record: MessageRecord) -> None:
-        try:
-            await session.flush()
-        except IntegrityError as exc:
-            raise InvalidInputError(
-                f"message seq {record.seq} already exists in '{record.conversation_id}'",
-                code="duplicate_message",
-                details={"message_id": record.id, "seq": record.seq},
-            ) from exc
+
+def _duplicate(message: MessageRecord) -> InvalidInputError:
+    return InvalidInputError(
+        f"message seq {message.seq} already exists in '{message.conversation_id}'",
+        code="duplicate_message",
+        details={"message_id": message.id, "seq": message.seq},
+    )

@@ -1,0 +1,21 @@
+"""The table of workspaces' tool providers (imported OpenAPI documents)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cluster.store.tables.base import SpecRow, json_column
+
+
+class ToolProviderRow(SpecRow):
+    """A workspace's custom tools (an imported OpenAPI spec); the secret is encrypted."""
+
+    __tablename__ = "tool_providers"
+    __table_args__ = (Index(None, "workspace_id"),)
+
+    kind: Mapped[str] = mapped_column(String(16))
+    auth: Mapped[dict[str, Any]] = mapped_column(json_column())
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
