@@ -17,23 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agents.apps.skills import AppTools
-from agents.conversation.store import ConversationStoreProtocol
 from agents.crews.service import CrewService
-from agents.crews.store import CrewStoreProtocol
 from agents.engine import EngineProtocol
 from agents.knowledge.embed_batcher import EmbedderProtocol
 from agents.knowledge.index import KnowledgeIndexProtocol
 from agents.knowledge.retriever import KnowledgeRetriever
 from agents.knowledge.service import KnowledgeService
-from agents.knowledge.store import KnowledgeStoreProtocol
 from agents.tools.builtin import builtin_tools
 from agents.tools.registry import ToolRegistry, load_plugins
 from agents.tools.secret_box import SecretBox
 from agents.tools.service import ToolService
-from agents.tools.store import ToolProviderStoreProtocol
 from agents.workflows.sandbox import CodeSandbox, SandboxLimits
 from agents.workflows.service import SandboxCodeRunner, WorkflowService
-from agents.workflows.store import WorkflowStoreProtocol
 from cluster.crews.crew_store import SqlCrewStore
 from cluster.crews.offline import keep_crewai_offline, lazy_runner
 from cluster.engines.handle_engine import HandleEmbedder, HandleEngines
@@ -50,13 +45,14 @@ EngineFactory = Callable[[str], EngineProtocol]
 
 @dataclass
 class Stores:
-    """Every durable store of one process, over the settings' database."""
+    """Every durable store of one process, over the settings' database (each is its
+    feature's store protocol, and ``start()`` connects it)."""
 
-    conversations: ConversationStoreProtocol
-    knowledge: KnowledgeStoreProtocol
-    workflows: WorkflowStoreProtocol
-    tool_providers: ToolProviderStoreProtocol
-    crews: CrewStoreProtocol
+    conversations: SqlConversationStore
+    knowledge: SqlKnowledgeStore
+    workflows: SqlWorkflowStore
+    tool_providers: SqlToolProviderStore
+    crews: SqlCrewStore
 
 
 @dataclass
@@ -91,14 +87,11 @@ class Services:
 
     async def _start(self) -> None:
         # One migration at a time; the stores share the schema (the lock is the database's).
-        await self.stores.conversations.start()  # type: ignore[attr-defined]
-        for store in (
-            self.stores.knowledge,
-            self.stores.workflows,
-            self.stores.tool_providers,
-            self.stores.crews,
-        ):
-            await store.start()  # type: ignore[attr-defined]
+        await self.stores.conversations.start()
+        await self.stores.knowledge.start()
+        await self.stores.workflows.start()
+        await self.stores.tool_providers.start()
+        await self.stores.crews.start()
 
 
 def build_services(settings: ChorusSettings, app_name: str) -> Services:
