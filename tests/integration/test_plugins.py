@@ -28,7 +28,7 @@ shout = "chorus_shout:make_tools"
 broken = "chorus_shout:missing_factory"
 """
 
-MODULE = '''
+MODULE = """
 from agents.tools.base import BaseTool
 
 
@@ -52,7 +52,7 @@ class ShoutTool(BaseTool):
 
 def make_tools(http=None, code=None):
     return [ShoutTool(has_http=http is not None)]
-'''
+"""
 
 
 @pytest.fixture
