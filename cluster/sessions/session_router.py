@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Unpack
 
 import structlog
 from ray.actor import ActorHandle
@@ -12,13 +13,12 @@ from ray.exceptions import RayError
 
 from agents.apps.spec import AppSpec
 from agents.conversation.events import ConversationStarted, ErrorEvent, Event
-from agents.conversation.records import EarlierMessage
 from agents.errors import UpstreamUnavailableError
 from agents.ids import new_id
 from cluster.actor_calls import call_actor, stream_actor
 from cluster.engines.handle_engine import call
 from cluster.sessions.rendezvous import owner
-from cluster.sessions.session_shard import NAMESPACE, SessionShard
+from cluster.sessions.session_shard import NAMESPACE, SessionShard, StartOptions
 from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
@@ -53,11 +53,7 @@ class SessionRouter:
         workspace_id: str,
         app_id: str,
         conversation_id: str,
-        *,
-        inputs: dict[str, str] | None = None,
-        user_id: str | None = None,
-        draft: AppSpec | None = None,
-        history: list[EarlierMessage] | None = None,
+        **options: Unpack[StartOptions],
     ) -> ConversationStarted:
         return await call(
             call_actor(
@@ -66,10 +62,7 @@ class SessionRouter:
                 workspace_id,
                 app_id,
                 conversation_id=conversation_id,
-                inputs=inputs,
-                user_id=user_id,
-                draft=draft,
-                history=history,
+                **options,
             )
         )
 

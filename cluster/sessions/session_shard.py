@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from typing import TypedDict
+from typing import TypedDict, Unpack
 
 import ray
 import structlog
@@ -24,6 +24,15 @@ from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
 NAMESPACE = "chorus"
+
+
+class StartOptions(TypedDict, total=False):
+    """How a conversation starts, besides its id (see :meth:`SessionHost.start`)."""
+
+    inputs: dict[str, str]
+    user_id: str | None
+    draft: AppSpec | None
+    history: list[EarlierMessage]
 
 
 class ShardInfo(TypedDict):
@@ -64,23 +73,11 @@ class SessionShard(SessionHost):
         self,
         workspace_id: str,
         app_id: str,
-        *,
         conversation_id: str,
-        inputs: dict[str, str] | None = None,
-        user_id: str | None = None,
-        draft: AppSpec | None = None,
-        history: list[EarlierMessage] | None = None,
+        **options: Unpack[StartOptions],
     ) -> ConversationStarted:
         await self._open()
-        started = await self.start(
-            workspace_id,
-            app_id,
-            conversation_id=conversation_id,
-            inputs=inputs,
-            user_id=user_id,
-            draft=draft,
-            history=history,
-        )
+        started = await self.start(workspace_id, app_id, conversation_id=conversation_id, **options)
         session_metrics.set_live(self.name, self.live_count())
         return started
 
