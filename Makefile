@@ -62,7 +62,7 @@ test: install lint weaviate
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agents
+	$(BIN)/mypy agents cluster channels
 
 bench: install
 	$(BIN)/python benchmarks/engine_overhead.py

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
@@ -18,6 +17,7 @@ from agents.conversation.records import EarlierMessage
 from agents.conversation.store import ConversationStoreProtocol
 from agents.engine import ChatRequest
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
+from agents.events import Event
 from agents.ids import new_id
 from cluster.sessions.session_router import SessionRouter
 
@@ -80,9 +80,9 @@ class AppCompletions:
         )
 
     async def _chunks(
-        self, conv_id: str, model: str, events: AsyncIterator[Any]
+        self, conv_id: str, model: str, events: AsyncIterator[Event]
     ) -> AsyncIterator[bytes]:
-        def frame(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        def frame(delta: dict[str, str], finish: str | None = None) -> bytes:
             chunk = {
                 "id": conv_id,
                 "object": "chat.completion.chunk",

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents.crews.records import CrewRecord, CrewRunRecord
+from agents.crews.service import CrewService
 from agents.crews.spec import CrewSpec, parse_crew_spec, spec_error
-from agents.errors import InvalidInputError
 from agents.events import CrewEvent
-from channels.rest_api import Workspace, services
+from channels.responses import DataList
+from channels.rest_api import Workspace, json_body, services
 
 router = APIRouter(prefix="/api/crews", tags=["crews"])
 
@@ -28,48 +30,74 @@ class RunBody(BaseModel):
     stream: bool = Field(default=False, description="Stream the run's events as SSE.")
 
 
-def _crews(request: Request) -> Any:
+class SpecProblem(BaseModel):
+    field: str | None = Field(description="Where in the spec, as a dotted path.")
+    message: str = Field(description="What is wrong there.")
+
+
+class SpecCheck(BaseModel):
+    valid: bool = Field(description="Whether the spec can be stored as it is.")
+    errors: list[SpecProblem] = Field(description="What is wrong with it, if anything.")
+
+
+class CrewRunError(BaseModel):
+    code: str = Field(description="The error's stable code.")
+    message: str = Field(description="What went wrong.")
+    details: dict[str, Any] = Field(description="More about it (JSON).")
+
+
+class CrewRunResult(BaseModel):
+    """A blocking run's outcome (the stored run has the rest)."""
+
+    run_id: str = Field(description="The run, as stored.")
+    crew_id: str = Field(description="The crew.")
+    status: Literal["succeeded", "failed"] = Field(description="How the run ended.")
+    outputs: dict[str, str] = Field(description="Each finished task's output, by task id.")
+    final_output: str = Field(description="The crew's answer.")
+    error: CrewRunError | None = Field(description="failed: the error.")
+    elapsed_ms: float = Field(description="The whole run.")
+    total_tokens: int = Field(description="Tokens used by every model call.")
+
+
+def _crews(request: Request) -> CrewService:
     return services(request).crews
 
 
-async def _body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"request body is not valid JSON: {exc}", param="body") from exc
-
-
-@router.post("", status_code=201, summary="Create a crew (a CrewSpec, validated first)")
-async def create(request: Request, workspace: str = Workspace) -> Any:
-    spec = parse_crew_spec(await _body(request))
-    return (await _crews(request).create(workspace, spec)).model_dump(mode="json")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a crew (a CrewSpec, validated first)",
+    response_model_by_alias=False,
+)
+async def create(request: Request, workspace: str = Workspace) -> CrewRecord:
+    spec = parse_crew_spec(await json_body(request))
+    return await _crews(request).create(workspace, spec)
 
 
 @router.post("/validate", summary="Check a crew spec without storing it")
-async def validate(request: Request) -> Any:
+async def validate(request: Request) -> SpecCheck:
     try:
-        spec = CrewSpec.model_validate(await _body(request))
+        spec = CrewSpec.model_validate(await json_body(request))
     except ValidationError as exc:
         err = spec_error(exc)
-        return {"valid": False, "errors": [{"field": err.param, "message": err.message}]}
-    problems = [{"field": path, "message": reason} for path, reason in spec.problems()]
-    return {"valid": not problems, "errors": problems}
+        return SpecCheck(valid=False, errors=[SpecProblem(field=err.param, message=err.message)])
+    problems = [SpecProblem(field=path, message=reason) for path, reason in spec.problems()]
+    return SpecCheck(valid=not problems, errors=problems)
 
 
-@router.get("", summary="List crews")
-async def list_crews(request: Request, workspace: str = Workspace) -> Any:
-    records = await _crews(request).list_crews(workspace)
-    return {"data": [r.model_dump(mode="json") for r in records]}
+@router.get("", summary="List crews", response_model_by_alias=False)
+async def list_crews(request: Request, workspace: str = Workspace) -> DataList[CrewRecord]:
+    return DataList(data=await _crews(request).list_crews(workspace))
 
 
-@router.get("/runs/{run_id}", summary="A stored crew run")
-async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await _crews(request).get_run(workspace, run_id)).model_dump(mode="json")
+@router.get("/runs/{run_id}", summary="A stored crew run", response_model_by_alias=False)
+async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> CrewRunRecord:
+    return await _crews(request).get_run(workspace, run_id)
 
 
-@router.get("/{crew_id}", summary="Get a crew")
-async def get_crew(crew_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await _crews(request).get(workspace, crew_id)).model_dump(mode="json")
+@router.get("/{crew_id}", summary="Get a crew", response_model_by_alias=False)
+async def get_crew(crew_id: str, request: Request, workspace: str = Workspace) -> CrewRecord:
+    return await _crews(request).get(workspace, crew_id)
 
 
 @router.delete("/{crew_id}", status_code=204, summary="Delete a crew (its runs are kept)")
@@ -78,12 +106,20 @@ async def delete(crew_id: str, request: Request, workspace: str = Workspace) -> 
     return Response(status_code=204)
 
 
-@router.post("/{crew_id}/run", summary="Run a crew (blocking, or streamed as SSE)")
-async def run(crew_id: str, body: RunBody, request: Request, workspace: str = Workspace) -> Any:
+@router.post(
+    "/{crew_id}/run",
+    summary="Run a crew (blocking, or streamed as SSE)",
+    response_model=CrewRunResult,
+    response_model_by_alias=False,
+)
+async def run(
+    crew_id: str, body: RunBody, request: Request, workspace: str = Workspace
+) -> CrewRunResult | StreamingResponse:
     crews = _crews(request)
     if not body.stream:
-        return await crews.run_to_end(workspace, crew_id, body.inputs)
-    events: AsyncIterator[CrewEvent] = crews.run(workspace, crew_id, body.inputs)
+        result = await crews.run_to_end(workspace, crew_id, body.inputs)
+        return CrewRunResult.model_validate(result)
+    events = crews.run(workspace, crew_id, body.inputs)
     first = await anext(events)  # a missing crew or bad inputs fail here, before the stream
 
     async def sse() -> AsyncIterator[str]:
@@ -92,6 +128,7 @@ async def run(crew_id: str, body: RunBody, request: Request, workspace: str = Wo
             async for event in events:
                 yield _sse(event)
         finally:
+            # CrewService.run is an async generator, typed as the iterator it returns.
             await events.aclose()  # type: ignore[attr-defined]
 
     return StreamingResponse(sse(), media_type="text/event-stream")

@@ -21,7 +21,7 @@ from ray.serve.handle import DeploymentHandle
 from agents.engine import ChatRequest
 from channels.app_completions import PREFIX as APP_PREFIX
 from channels.app_completions import AppCompletions
-from channels.openai_api import OpenAIApi, parse_body
+from channels.openai_api import ModelList, OpenAIApi, parse_body
 from channels.routes import build_http_app
 from channels.ws_chat import WsChatSession
 from cluster.engines.deployments import (
@@ -60,10 +60,11 @@ async def _node_metrics() -> str:
 class Gateway:
     """Stateless HTTP front door; scale it with ``gateway_replicas``."""
 
-    async def __init__(
+    # Serve awaits an async __init__; mypy wants __init__ to return None.
+    async def __init__(  # type: ignore[misc]
         self,
-        engines: dict[str, DeploymentHandle],
-        embedders: dict[str, DeploymentHandle],
+        engines: dict[str, DeploymentHandle[ChatEngineDeployment]],
+        embedders: dict[str, DeploymentHandle[EmbeddingDeployment]],
         settings: ChorusSettings,
     ) -> None:
         configure_logging(settings.log_level, settings.log_json)
@@ -84,13 +85,13 @@ class Gateway:
     async def healthz(self) -> Response:
         return await self.openai.health()
 
-    @app.get("/v1/models", summary="List the models served")
-    async def models(self) -> dict[str, Any]:
+    @app.get("/v1/models", summary="List the models served", response_model_by_alias=False)
+    async def models(self) -> ModelList:
         return await self.openai.models()
 
     @app.post("/v1/chat/completions", summary="OpenAI chat completions (models or app:<id>)")
     async def chat_completions(self, request: Request) -> Response:
-        req: ChatRequest = await parse_body(request, ChatRequest, self.settings.max_request_bytes)
+        req = await parse_body(request, ChatRequest, self.settings.max_request_bytes)
         if req.model.startswith(APP_PREFIX):
             workspace = request.headers.get("x-workspace-id", "local")
             return await self.apps.handle(req, workspace)
@@ -114,19 +115,26 @@ class Gateway:
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:
-    """Application builder for ``serve run``/``chorus serve``: args override settings."""
+    """Application builder for ``serve run``/``chorus serve``: args override settings.
+
+    ``@serve.deployment`` makes each class a ``Deployment``, which mypy does not see
+    (it does not apply class decorators): hence the ``attr-defined`` ignores below.
+    """
     settings = ChorusSettings(**(args or {}))
     configure_logging(settings.log_level, settings.log_json)
-    engines = {
-        e.name: ChatEngineDeployment.options(**chat_engine_options(e)).bind(e, settings.log_level)
+    engines: dict[str, Application] = {
+        e.name: ChatEngineDeployment.options(  # type: ignore[attr-defined]
+            **chat_engine_options(e)
+        ).bind(e, settings.log_level)
         for e in settings.engines
     }
-    embedders = {
-        settings.embedding.name: EmbeddingDeployment.options(
+    embedders: dict[str, Application] = {
+        settings.embedding.name: EmbeddingDeployment.options(  # type: ignore[attr-defined]
             num_replicas=settings.embedding.num_replicas
         ).bind(settings.embedding, settings.log_level)
     }
-    return Gateway.options(
+    gateway: Application = Gateway.options(  # type: ignore[attr-defined]
         num_replicas=settings.gateway_replicas,
         max_ongoing_requests=settings.gateway_max_ongoing_requests,
     ).bind(engines, embedders, settings)
+    return gateway

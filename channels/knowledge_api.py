@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.knowledge.index import SearchOptions
-from agents.knowledge.records import ChunkingSpec
+from agents.knowledge.index import ScoredChunk, SearchOptions
+from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
+from agents.knowledge.service import KnowledgeService
+from channels.responses import DataList
 from channels.rest_api import Workspace, services
 
 router = APIRouter(prefix="/api/knowledge-bases", tags=["knowledge"])
@@ -41,25 +43,42 @@ class QueryBody(_Body):
     options: SearchOptions = Field(default_factory=SearchOptions, description="Search options.")
 
 
-def _knowledge(request: Request) -> Any:
+class CrawlStarted(BaseModel):
+    status: Literal["crawling"] = Field(description="The crawl runs on; its pages follow.")
+    url: str = Field(description="The page it started from.")
+    depth: int = Field(description="How many links deep it follows.")
+
+
+class _InKnowledgeBase(BaseModel):
+    kb_id: str = Field(description="The knowledge base the chunk is in.")
+
+
+class KnowledgeHit(ScoredChunk, _InKnowledgeBase):
+    """A ranked chunk and its knowledge base (``kb_id`` first: pydantic orders the
+    fields of the bases from the last one)."""
+
+
+def _knowledge(request: Request) -> KnowledgeService:
     return services(request).knowledge
 
 
-@router.post("", status_code=201, summary="Create a knowledge base")
-async def create_kb(body: KnowledgeBaseBody, request: Request, workspace: str = Workspace) -> Any:
-    kb = await _knowledge(request).create_kb(workspace, body.name, body.description, body.chunking)
-    return kb.model_dump(mode="json")
+@router.post("", status_code=201, summary="Create a knowledge base", response_model_by_alias=False)
+async def create_kb(
+    body: KnowledgeBaseBody, request: Request, workspace: str = Workspace
+) -> KnowledgeBaseRecord:
+    return await _knowledge(request).create_kb(
+        workspace, body.name, body.description, body.chunking
+    )
 
 
-@router.get("", summary="List knowledge bases")
-async def list_kbs(request: Request, workspace: str = Workspace) -> Any:
-    kbs = await _knowledge(request).store.list_kbs(workspace)
-    return {"data": [k.model_dump(mode="json") for k in kbs]}
+@router.get("", summary="List knowledge bases", response_model_by_alias=False)
+async def list_kbs(request: Request, workspace: str = Workspace) -> DataList[KnowledgeBaseRecord]:
+    return DataList(data=await _knowledge(request).store.list_kbs(workspace))
 
 
-@router.get("/{kb_id}", summary="Get a knowledge base")
-async def get_kb(kb_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await _knowledge(request).store.get_kb(workspace, kb_id)).model_dump(mode="json")
+@router.get("/{kb_id}", summary="Get a knowledge base", response_model_by_alias=False)
+async def get_kb(kb_id: str, request: Request, workspace: str = Workspace) -> KnowledgeBaseRecord:
+    return await _knowledge(request).store.get_kb(workspace, kb_id)
 
 
 @router.delete("/{kb_id}", status_code=204, summary="Delete a knowledge base and its chunks")
@@ -68,41 +87,56 @@ async def delete_kb(kb_id: str, request: Request, workspace: str = Workspace) ->
     return Response(status_code=204)
 
 
-@router.post("/{kb_id}/documents", status_code=202, summary="Upload a document")
+@router.post(
+    "/{kb_id}/documents",
+    status_code=202,
+    summary="Upload a document",
+    response_model_by_alias=False,
+)
 async def upload(
     kb_id: str,
     request: Request,
     file: Annotated[UploadFile, File(description="txt, md, pdf, docx or html")],
     name: Annotated[str | None, Form(description="Name to show instead of the file's.")] = None,
     workspace: str = Workspace,
-) -> Any:
+) -> DocumentRecord:
     data = await file.read()
-    doc = await _knowledge(request).upload(
+    return await _knowledge(request).upload(
         workspace, kb_id, name or file.filename or "upload", file.content_type or "", data
     )
-    return doc.model_dump(mode="json")
 
 
-@router.post("/{kb_id}/urls", status_code=202, summary="Ingest a web page or crawl a site")
-async def add_url(kb_id: str, body: UrlBody, request: Request, workspace: str = Workspace) -> Any:
+@router.post(
+    "/{kb_id}/urls",
+    status_code=202,
+    summary="Ingest a web page or crawl a site",
+    response_model_by_alias=False,
+)
+async def add_url(
+    kb_id: str, body: UrlBody, request: Request, workspace: str = Workspace
+) -> CrawlStarted | DocumentRecord:
     doc = await _knowledge(request).add_url(workspace, kb_id, body.url, body.depth, body.max_pages)
     if doc is None:
-        return {"status": "crawling", "url": body.url, "depth": body.depth}
-    return doc.model_dump(mode="json")
+        return CrawlStarted(status="crawling", url=body.url, depth=body.depth)
+    return doc
 
 
-@router.get("/{kb_id}/documents", summary="List documents with their status")
-async def list_documents(kb_id: str, request: Request, workspace: str = Workspace) -> Any:
-    docs = await _knowledge(request).store.list_documents(workspace, kb_id)
-    return {"data": [d.model_dump(mode="json") for d in docs]}
+@router.get(
+    "/{kb_id}/documents", summary="List documents with their status", response_model_by_alias=False
+)
+async def list_documents(
+    kb_id: str, request: Request, workspace: str = Workspace
+) -> DataList[DocumentRecord]:
+    return DataList(data=await _knowledge(request).store.list_documents(workspace, kb_id))
 
 
-@router.get("/{kb_id}/documents/{doc_id}", summary="A document's status")
+@router.get(
+    "/{kb_id}/documents/{doc_id}", summary="A document's status", response_model_by_alias=False
+)
 async def get_document(
     kb_id: str, doc_id: str, request: Request, workspace: str = Workspace
-) -> Any:
-    doc = await _knowledge(request).store.get_document(workspace, kb_id, doc_id)
-    return doc.model_dump(mode="json")
+) -> DocumentRecord:
+    return await _knowledge(request).store.get_document(workspace, kb_id, doc_id)
 
 
 @router.get("/{kb_id}/documents/{doc_id}/events", summary="Progress as server-sent events")
@@ -136,9 +170,16 @@ async def document_events(
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
-@router.post("/{kb_id}/documents/{doc_id}/reindex", status_code=202, summary="Re-index")
-async def reindex(kb_id: str, doc_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await _knowledge(request).reindex(workspace, kb_id, doc_id)).model_dump(mode="json")
+@router.post(
+    "/{kb_id}/documents/{doc_id}/reindex",
+    status_code=202,
+    summary="Re-index",
+    response_model_by_alias=False,
+)
+async def reindex(
+    kb_id: str, doc_id: str, request: Request, workspace: str = Workspace
+) -> DocumentRecord:
+    return await _knowledge(request).reindex(workspace, kb_id, doc_id)
 
 
 @router.delete("/{kb_id}/documents/{doc_id}", status_code=204, summary="Delete a document")
@@ -149,7 +190,14 @@ async def delete_document(
     return Response(status_code=204)
 
 
-@router.post("/{kb_id}/query", summary="Retrieval test: the ranked chunks for a query")
-async def query(kb_id: str, body: QueryBody, request: Request, workspace: str = Workspace) -> Any:
+@router.post(
+    "/{kb_id}/query",
+    summary="Retrieval test: the ranked chunks for a query",
+    response_model_by_alias=False,
+)
+async def query(
+    kb_id: str, body: QueryBody, request: Request, workspace: str = Workspace
+) -> DataList[KnowledgeHit]:
     found = await _knowledge(request).query(workspace, kb_id, body.query, body.options)
-    return {"data": [{"kb_id": item.kb_id, **item.chunk.model_dump(mode="json")} for item in found]}
+    hits = [KnowledgeHit(kb_id=item.kb_id, **item.chunk.model_dump()) for item in found]
+    return DataList(data=hits)

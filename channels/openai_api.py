@@ -7,16 +7,16 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
-from agents.engine import ChatRequest, ModelCard, Usage
+from agents.engine import ChatCompletion, ChatRequest, ModelCard, Usage
 from agents.errors import (
     ChorusError,
     InvalidInputError,
@@ -26,8 +26,16 @@ from channels import metrics
 from channels.errors import validation_error
 from cluster.engines.handle_engine import call
 
+if TYPE_CHECKING:
+    from cluster.engines.deployments import ChatEngineDeployment, EmbeddingDeployment
+    from cluster.engines.embedder import EmbeddingResult
+
+    #: A chat model's deployment, and an embedding model's.
+    ChatHandle = DeploymentHandle[ChatEngineDeployment]
+    EmbeddingHandle = DeploymentHandle[EmbeddingDeployment]
+
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class EmbeddingRequest(BaseModel):
@@ -45,7 +53,14 @@ class EmbeddingRequest(BaseModel):
     )
 
 
-async def parse_body(request: Request, model: type[BaseModel], limit: int) -> Any:
+class ModelList(BaseModel):
+    """``GET /v1/models``: the models served, in OpenAI's list shape."""
+
+    object: Literal["list"] = Field(default="list", description="Always 'list'.")
+    data: list[ModelCard] = Field(description="The chat models, then the embedding models.")
+
+
+async def parse_body(request: Request, model: type[M], limit: int) -> M:
     raw = await request.body()
     if len(raw) > limit:
         raise InvalidInputError(
@@ -68,8 +83,8 @@ class OpenAIApi:
 
     def __init__(
         self,
-        engines: dict[str, DeploymentHandle],
-        embedders: dict[str, DeploymentHandle],
+        engines: dict[str, ChatHandle],
+        embedders: dict[str, EmbeddingHandle],
         max_request_bytes: int,
     ) -> None:
         self.engines = engines
@@ -77,7 +92,7 @@ class OpenAIApi:
         self.max_request_bytes = max_request_bytes
         self._cards: list[ModelCard] | None = None
 
-    def _engine(self, model: str) -> DeploymentHandle:
+    def _engine(self, model: str) -> ChatHandle:
         handle = self.engines.get(model)
         if handle is None:
             raise self._unknown(model)
@@ -89,18 +104,22 @@ class OpenAIApi:
             param="model",
         )
 
-    async def models(self) -> dict[str, Any]:
+    async def models(self) -> ModelList:
         if self._cards is None:
-            handles = [*self.engines.values(), *self.embedders.values()]
-            self._cards = list(
-                await asyncio.gather(*(call(h.model_card.remote()) for h in handles))
+            handles: list[ChatHandle | EmbeddingHandle] = [
+                *self.engines.values(),
+                *self.embedders.values(),
+            ]
+            cards: list[ModelCard] = await asyncio.gather(
+                *(call(h.model_card.remote()) for h in handles)
             )
-        return {"object": "list", "data": [c.model_dump() for c in self._cards]}
+            self._cards = list(cards)
+        return ModelList(data=self._cards)
 
     async def health(self) -> JSONResponse:
-        handles = {**self.engines, **self.embedders}
+        handles: dict[str, ChatHandle | EmbeddingHandle] = {**self.engines, **self.embedders}
 
-        async def ready(handle: DeploymentHandle) -> bool:
+        async def ready(handle: ChatHandle | EmbeddingHandle) -> bool:
             try:
                 return bool(await asyncio.wait_for(call(handle.ready.remote()), timeout=5))
             except Exception:  # noqa: BLE001 - any failure means not ready
@@ -117,12 +136,13 @@ class OpenAIApi:
         handle = self._engine(req.model)
         started = time.perf_counter()
         if not req.stream:
-            completion = await call(handle.chat.remote(req))
+            completion: ChatCompletion = await call(handle.chat.remote(req))
             metrics.record_completion(req.model, completion.usage, time.perf_counter() - started)
             return JSONResponse(completion.model_dump(exclude_none=True))
-        stream: DeploymentResponseGenerator = handle.options(stream=True).chat_stream_raw.remote(
-            req
-        )
+        # remote() is typed as either response; options(stream=True) makes it the generator.
+        stream: DeploymentResponseGenerator[dict[str, Any]] = handle.options(  # type: ignore[assignment]
+            stream=True
+        ).chat_stream_raw.remote(req)
         try:
             first = await call(stream.__anext__())  # refused requests become HTTP errors
         except BaseException:
@@ -139,7 +159,7 @@ class OpenAIApi:
         self,
         model: str,
         first: dict[str, Any],
-        stream: DeploymentResponseGenerator,
+        stream: DeploymentResponseGenerator[dict[str, Any]],
         include_usage: bool,
         started: float,
     ) -> AsyncIterator[bytes]:
@@ -182,7 +202,7 @@ class OpenAIApi:
         texts = [req.input] if isinstance(req.input, str) else req.input
         if not texts or any(not isinstance(t, str) or not t for t in texts):
             raise InvalidInputError("input must be non-empty text", param="input")
-        result = await call(handle.embed.remote(texts, req.input_type))
+        result: EmbeddingResult = await call(handle.embed.remote(texts, req.input_type))
         dim = len(result.vectors[0])
         if req.dimensions is not None and req.dimensions != dim:
             raise InvalidInputError(
@@ -192,7 +212,7 @@ class OpenAIApi:
             )
         data = []
         for i, vec in enumerate(result.vectors):
-            embedding: Any = vec
+            embedding: list[float] | str = vec
             if req.encoding_format == "base64":
                 embedding = base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode()
             data.append({"object": "embedding", "index": i, "embedding": embedding})
@@ -206,7 +226,7 @@ class OpenAIApi:
         )
 
 
-def _frame(data: dict[str, Any]) -> bytes:
+def _frame(data: dict[str, JsonValue]) -> bytes:
     return (
         b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
     )

@@ -7,13 +7,14 @@ text and a unit test keeps the two equal.
 from __future__ import annotations
 
 import json
-from typing import Any
+
+from pydantic import JsonValue
 
 from agents.events import EVENT_ADAPTER
 from channels.ws_chat import FRAME_ADAPTER
 
 
-def protocol_schema() -> dict[str, Any]:
+def protocol_schema() -> dict[str, JsonValue]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Chorus chat protocol",

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from agents.apps.spec import AppSpec, export_spec, parse_spec
+from agents.conversation.records import (
+    AppRecord,
+    AppVersionRecord,
+    ConversationRecord,
+    MessageRecord,
+    PromptRecord,
+)
 from agents.conversation.store import ConversationStoreProtocol
 from agents.errors import InvalidInputError
-from agents.events import Event
+from agents.events import ConversationStarted, Event
 from agents.ids import new_id
+from channels.responses import DataList
 from cluster.runtime import Services
 from cluster.sessions.session_router import SessionRouter
 
@@ -69,31 +77,35 @@ class RenameBody(_Body):
     title: str = Field(min_length=1, max_length=200, description="New title.")
 
 
+class StopResult(BaseModel):
+    stopped: bool = Field(description="Whether an answer was streaming and is now stopped.")
+
+
 # -- apps ------------------------------------------------------------------------------
 
 
-@router.post("/apps", status_code=201, summary="Create an app from a spec")
-async def create_app(request: Request, workspace: str = Workspace) -> Any:
-    spec = parse_spec(await _json(request))
-    return (await _store(request).create_app(workspace, spec)).model_dump(mode="json")
+@router.post(
+    "/apps", status_code=201, summary="Create an app from a spec", response_model_by_alias=False
+)
+async def create_app(request: Request, workspace: str = Workspace) -> AppRecord:
+    spec = parse_spec(await _spec_body(request))
+    return await _store(request).create_app(workspace, spec)
 
 
-@router.get("/apps", summary="List apps")
-async def list_apps(request: Request, workspace: str = Workspace) -> Any:
-    apps = await _store(request).list_apps(workspace)
-    return {"data": [a.model_dump(mode="json") for a in apps]}
+@router.get("/apps", summary="List apps", response_model_by_alias=False)
+async def list_apps(request: Request, workspace: str = Workspace) -> DataList[AppRecord]:
+    return DataList(data=await _store(request).list_apps(workspace))
 
 
-@router.get("/apps/{app_id}", summary="Get an app")
-async def get_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await _store(request).get_app(workspace, app_id)).model_dump(mode="json")
+@router.get("/apps/{app_id}", summary="Get an app", response_model_by_alias=False)
+async def get_app(app_id: str, request: Request, workspace: str = Workspace) -> AppRecord:
+    return await _store(request).get_app(workspace, app_id)
 
 
-@router.put("/apps/{app_id}", summary="Replace the app's draft spec")
-async def update_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
-    spec = parse_spec(await _json(request))
-    app = await _store(request).update_draft(workspace, app_id, spec)
-    return app.model_dump(mode="json")
+@router.put("/apps/{app_id}", summary="Replace the app's draft spec", response_model_by_alias=False)
+async def update_app(app_id: str, request: Request, workspace: str = Workspace) -> AppRecord:
+    spec = parse_spec(await _spec_body(request))
+    return await _store(request).update_draft(workspace, app_id, spec)
 
 
 @router.delete("/apps/{app_id}", status_code=204, summary="Delete an app")
@@ -102,9 +114,15 @@ async def delete_app(app_id: str, request: Request, workspace: str = Workspace) 
     return Response(status_code=204)
 
 
-@router.post("/apps/{app_id}/publish", summary="Publish the draft as a new version")
-async def publish_app(app_id: str, request: Request, workspace: str = Workspace) -> Any:
-    return (await _store(request).publish(workspace, app_id)).model_dump(mode="json")
+@router.post(
+    "/apps/{app_id}/publish",
+    summary="Publish the draft as a new version",
+    response_model_by_alias=False,
+)
+async def publish_app(
+    app_id: str, request: Request, workspace: str = Workspace
+) -> AppVersionRecord:
+    return await _store(request).publish(workspace, app_id)
 
 
 @router.get("/apps/{app_id}/export", summary="Export the draft as YAML or JSON")
@@ -119,12 +137,17 @@ async def export_app(
     return PlainTextResponse(export_spec(app.draft, format), media_type=media)
 
 
-@router.post("/apps/import", status_code=201, summary="Create an app from YAML or JSON text")
-async def import_app(request: Request, workspace: str = Workspace) -> Any:
+@router.post(
+    "/apps/import",
+    status_code=201,
+    summary="Create an app from YAML or JSON text",
+    response_model_by_alias=False,
+)
+async def import_app(request: Request, workspace: str = Workspace) -> AppRecord:
     text = (await request.body()).decode("utf-8", "replace")
     fmt = "json" if "json" in request.headers.get("content-type", "") else "yaml"
     spec = parse_spec(text, fmt=fmt)
-    return (await _store(request).create_app(workspace, spec)).model_dump(mode="json")
+    return await _store(request).create_app(workspace, spec)
 
 
 @router.post("/apps/{app_id}/debug-chat", summary="Chat with the unsaved draft")
@@ -149,43 +172,61 @@ async def debug_chat(
 # -- conversations ---------------------------------------------------------------------
 
 
-@router.post("/conversations", status_code=201, summary="Start a conversation")
-async def start_conversation(body: StartBody, request: Request, workspace: str = Workspace) -> Any:
-    started = await sessions(request).start(
+@router.post(
+    "/conversations",
+    status_code=201,
+    summary="Start a conversation",
+    response_model_by_alias=False,
+)
+async def start_conversation(
+    body: StartBody, request: Request, workspace: str = Workspace
+) -> ConversationStarted:
+    return await sessions(request).start(
         workspace, body.app_id, new_id("conv"), inputs=body.inputs, user_id=body.user_id
     )
-    return started.model_dump(mode="json")
 
 
-@router.get("/conversations", summary="List conversations")
+@router.get("/conversations", summary="List conversations", response_model_by_alias=False)
 async def list_conversations(
     request: Request,
     app_id: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
     workspace: str = Workspace,
-) -> Any:
-    found = await _store(request).list_conversations(workspace, app_id, limit)
-    return {"data": [c.model_dump(mode="json") for c in found]}
+) -> DataList[ConversationRecord]:
+    return DataList(data=await _store(request).list_conversations(workspace, app_id, limit))
 
 
-@router.get("/conversations/{conversation_id}/messages", summary="A conversation's history")
-async def history(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
-    messages = await _store(request).list_messages(workspace, conversation_id)
-    return {"data": [m.model_dump(mode="json") for m in messages]}
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    summary="A conversation's history",
+    response_model_by_alias=False,
+)
+async def history(
+    conversation_id: str, request: Request, workspace: str = Workspace
+) -> DataList[MessageRecord]:
+    return DataList(data=await _store(request).list_messages(workspace, conversation_id))
 
 
-@router.get("/conversations/{conversation_id}/prompts", summary="What was sent to the model")
-async def prompts(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
-    records = await _store(request).list_prompts(workspace, conversation_id)
-    return {"data": [p.model_dump(mode="json") for p in records]}
+@router.get(
+    "/conversations/{conversation_id}/prompts",
+    summary="What was sent to the model",
+    response_model_by_alias=False,
+)
+async def prompts(
+    conversation_id: str, request: Request, workspace: str = Workspace
+) -> DataList[PromptRecord]:
+    return DataList(data=await _store(request).list_prompts(workspace, conversation_id))
 
 
-@router.patch("/conversations/{conversation_id}", summary="Rename a conversation")
+@router.patch(
+    "/conversations/{conversation_id}",
+    summary="Rename a conversation",
+    response_model_by_alias=False,
+)
 async def rename(
     conversation_id: str, body: RenameBody, request: Request, workspace: str = Workspace
-) -> Any:
-    conv = await _store(request).rename_conversation(workspace, conversation_id, body.title)
-    return conv.model_dump(mode="json")
+) -> ConversationRecord:
+    return await _store(request).rename_conversation(workspace, conversation_id, body.title)
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete")
@@ -207,19 +248,30 @@ async def send_message(
 
 
 @router.post("/conversations/{conversation_id}/stop", summary="Stop the streaming answer")
-async def stop(conversation_id: str, request: Request, workspace: str = Workspace) -> Any:
+async def stop(conversation_id: str, request: Request, workspace: str = Workspace) -> StopResult:
     await _store(request).get_conversation(workspace, conversation_id)
-    return {"stopped": await sessions(request).stop(conversation_id)}
+    return StopResult(stopped=await sessions(request).stop(conversation_id))
 
 
 # -- helpers ---------------------------------------------------------------------------
 
 
-async def _json(request: Request) -> Any:
+async def json_body(request: Request) -> JsonValue:
+    """The request's JSON body (any JSON value); a 400 when it is not JSON."""
     try:
-        return json.loads(await request.body())
+        body: JsonValue = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"request body is not valid JSON: {exc}", param="body") from exc
+    return body
+
+
+async def _spec_body(request: Request) -> dict[str, JsonValue] | str:
+    """An app spec's JSON body as :func:`parse_spec` takes it (an object, or a JSON
+    string of the spec's text); anything else is refused as ``parse_spec`` refuses it."""
+    body = await json_body(request)
+    if isinstance(body, dict | str):
+        return body
+    raise InvalidInputError("the spec must be an object")
 
 
 async def _respond(head: list[Event], events: AsyncIterator[Event], stream: bool) -> Response:

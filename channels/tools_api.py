@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from agents.tools.openapi import ToolAuth
-from agents.tools.service import MAX_SPEC_BYTES
+from agents.tools.openapi import ImportReport, ToolAuth
+from agents.tools.records import ToolProviderRecord
+from agents.tools.service import MAX_SPEC_BYTES, ToolService
+from channels.responses import DataList
 from channels.rest_api import Workspace, services
 
 router = APIRouter(prefix="/api/tools", tags=["tools"])
@@ -43,19 +45,35 @@ class OpenApiImportBody(BaseModel):
         return self
 
 
-def _tools(request: Request) -> Any:
+class OpenApiImport(BaseModel):
+    provider: ToolProviderRecord = Field(description="The provider stored (not its document).")
+    report: ImportReport = Field(description="The tools made, and what was left out and why.")
+
+
+#: A provider is listed without its document (as ToolProviderRecord.summary() does).
+_WITHOUT_DOCUMENT = {"document"}
+
+
+def _tools(request: Request) -> ToolService:
     return services(request).tools
 
 
 @router.get("", summary="The tools the workspace can use, with their schemas")
-async def list_tools(request: Request, workspace: str = Workspace) -> Any:
-    return {"data": await _tools(request).list_tools(workspace)}
+async def list_tools(request: Request, workspace: str = Workspace) -> DataList[dict[str, Any]]:
+    # Each tool's info, as the tool gives it: its keys depend on the kind of tool.
+    return DataList(data=await _tools(request).list_tools(workspace))
 
 
-@router.post("/openapi", status_code=201, summary="Import tools from an OpenAPI 3 document")
+@router.post(
+    "/openapi",
+    status_code=201,
+    summary="Import tools from an OpenAPI 3 document",
+    response_model_by_alias=False,
+    response_model_exclude={"provider": _WITHOUT_DOCUMENT},
+)
 async def import_openapi(
     body: OpenApiImportBody, request: Request, workspace: str = Workspace
-) -> Any:
+) -> OpenApiImport:
     record, report = await _tools(request).import_openapi(
         workspace,
         body.name,
@@ -65,13 +83,19 @@ async def import_openapi(
         secret=body.secret.get_secret_value() if body.secret is not None else None,
         base_url=body.base_url,
     )
-    return {"provider": record.summary(), "report": report.model_dump(mode="json")}
+    return OpenApiImport(provider=record, report=report)
 
 
-@router.get("/providers", summary="List the workspace's tool providers")
-async def list_providers(request: Request, workspace: str = Workspace) -> Any:
-    records = await _tools(request).store.list_providers(workspace)
-    return {"data": [r.summary() for r in records]}
+@router.get(
+    "/providers",
+    summary="List the workspace's tool providers",
+    response_model_by_alias=False,
+    response_model_exclude={"data": {"__all__": _WITHOUT_DOCUMENT}},
+)
+async def list_providers(
+    request: Request, workspace: str = Workspace
+) -> DataList[ToolProviderRecord]:
+    return DataList(data=await _tools(request).store.list_providers(workspace))
 
 
 @router.delete("/providers/{provider_id}", status_code=204, summary="Delete a tool provider")

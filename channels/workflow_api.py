@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -13,7 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.workflows.errors import WorkflowValidationError
 from agents.workflows.graph import WorkflowSpec
+from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
+from agents.workflows.service import WorkflowService
 from agents.workflows.validation import compile_workflow
+from channels.responses import DataList
 from channels.rest_api import Workspace, services
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
@@ -35,32 +38,75 @@ class ImportBody(BaseModel):
     save: bool = Field(default=True, description="Store the workflow when it is valid.")
 
 
-def _workflows(request: Request) -> Any:
+class WorkflowProblem(BaseModel):
+    node_id: str | None = Field(description="The node it is about, if one.")
+    field: str | None = Field(description="The field it is about, if one.")
+    message: str = Field(description="What is wrong.")
+
+
+class WorkflowCheck(BaseModel):
+    valid: bool = Field(description="Whether the workflow compiles.")
+    errors: list[WorkflowProblem] = Field(description="What is wrong with it, if anything.")
+
+
+class WorkflowRunDetail(WorkflowRunRecord):
+    nodes: list[NodeRunRecord] = Field(description="The run's node executions.")
+
+
+class WorkflowRunError(BaseModel):
+    code: str = Field(description="The error's stable code.")
+    message: str = Field(description="What went wrong.")
+    node_id: str | None = Field(description="The node that failed, if one did.")
+    details: dict[str, Any] = Field(description="More about it (JSON).")
+
+
+class WorkflowRunResult(BaseModel):
+    """A blocking run's outcome (``GET /runs/{run_id}`` has the rest)."""
+
+    run_id: str = Field(description="The run, as stored.")
+    workflow_id: str = Field(description="The workflow.")
+    status: Literal["succeeded", "failed", "stopped"] = Field(description="How the run ended.")
+    outputs: dict[str, Any] = Field(description="The end nodes' outputs (JSON).")
+    error: WorkflowRunError | None = Field(description="The error, if the run failed.")
+    elapsed_ms: float = Field(description="The whole run.")
+    total_tokens: int = Field(description="Tokens used by every model call.")
+
+
+def _workflows(request: Request) -> WorkflowService:
     return services(request).workflows
 
 
-@router.post("", status_code=201, summary="Create a workflow (validated first)")
-async def create(spec: WorkflowSpec, request: Request, workspace: str = Workspace) -> Any:
-    return (await _workflows(request).create(workspace, spec)).model_dump(mode="json")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a workflow (validated first)",
+    response_model_by_alias=False,
+)
+async def create(
+    spec: WorkflowSpec, request: Request, workspace: str = Workspace
+) -> WorkflowRecord:
+    return await _workflows(request).create(workspace, spec)
 
 
-@router.get("", summary="List workflows")
-async def list_workflows(request: Request, workspace: str = Workspace) -> Any:
-    records = await _workflows(request).store.list_workflows(workspace)
-    return {"data": [r.model_dump(mode="json") for r in records]}
+@router.get("", summary="List workflows", response_model_by_alias=False)
+async def list_workflows(request: Request, workspace: str = Workspace) -> DataList[WorkflowRecord]:
+    return DataList(data=await _workflows(request).store.list_workflows(workspace))
 
 
 @router.post("/validate", summary="Check a workflow without storing it")
-async def validate(spec: WorkflowSpec) -> Any:
+async def validate(spec: WorkflowSpec) -> WorkflowCheck:
     try:
         compile_workflow(spec)
     except WorkflowValidationError as exc:
-        return {"valid": False, "errors": exc.problems}
-    return {"valid": True, "errors": []}
+        problems = [WorkflowProblem.model_validate(p) for p in exc.problems]
+        return WorkflowCheck(valid=False, errors=problems)
+    return WorkflowCheck(valid=True, errors=[])
 
 
 @router.post("/import", summary="Import a Dify DSL export (or a Chorus export)")
-async def import_dsl(body: ImportBody, request: Request, workspace: str = Workspace) -> Any:
+async def import_dsl(
+    body: ImportBody, request: Request, workspace: str = Workspace
+) -> JSONResponse:
     from agents.workflows.dify.importer import import_dify
     from agents.workflows.export import load_spec
 
@@ -87,25 +133,30 @@ async def import_dsl(body: ImportBody, request: Request, workspace: str = Worksp
     return JSONResponse(payload, status_code=201 if body.save else 200)
 
 
-@router.get("/runs/{run_id}", summary="A run with its node records")
-async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> Any:
+@router.get("/runs/{run_id}", summary="A run with its node records", response_model_by_alias=False)
+async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> WorkflowRunDetail:
     store = _workflows(request).store
     run = await store.get_run(workspace, run_id)
     nodes = await store.list_node_runs(run_id)
-    return {**run.model_dump(mode="json"), "nodes": [n.model_dump(mode="json") for n in nodes]}
+    return WorkflowRunDetail(**run.model_dump(), nodes=nodes)
 
 
-@router.get("/{workflow_id}", summary="Get a workflow")
-async def get_workflow(workflow_id: str, request: Request, workspace: str = Workspace) -> Any:
-    record = await _workflows(request).store.get_workflow(workspace, workflow_id)
-    return record.model_dump(mode="json")
+@router.get("/{workflow_id}", summary="Get a workflow", response_model_by_alias=False)
+async def get_workflow(
+    workflow_id: str, request: Request, workspace: str = Workspace
+) -> WorkflowRecord:
+    return await _workflows(request).store.get_workflow(workspace, workflow_id)
 
 
-@router.put("/{workflow_id}", summary="Replace a workflow's graph (validated first)")
+@router.put(
+    "/{workflow_id}",
+    summary="Replace a workflow's graph (validated first)",
+    response_model_by_alias=False,
+)
 async def update(
     workflow_id: str, spec: WorkflowSpec, request: Request, workspace: str = Workspace
-) -> Any:
-    return (await _workflows(request).update(workspace, workflow_id, spec)).model_dump(mode="json")
+) -> WorkflowRecord:
+    return await _workflows(request).update(workspace, workflow_id, spec)
 
 
 @router.delete("/{workflow_id}", status_code=204, summary="Delete a workflow")
@@ -122,16 +173,27 @@ async def export(workflow_id: str, request: Request, workspace: str = Workspace)
     return Response(export_spec(record.spec), media_type="application/x-yaml")
 
 
-@router.post("/{workflow_id}/run", summary="Run a workflow (blocking, or streamed as SSE)")
-async def run(workflow_id: str, body: RunBody, request: Request, workspace: str = Workspace) -> Any:
+@router.post(
+    "/{workflow_id}/run",
+    summary="Run a workflow (blocking, or streamed as SSE)",
+    response_model=WorkflowRunResult,
+    response_model_by_alias=False,
+)
+async def run(
+    workflow_id: str, body: RunBody, request: Request, workspace: str = Workspace
+) -> WorkflowRunResult | StreamingResponse:
     workflows = _workflows(request)
     await workflows.store.get_workflow(workspace, workflow_id)  # 404 before any stream
-    options = {"query": body.query, "user_id": body.user_id}
     if not body.stream:
-        return await workflows.run_to_end(workspace, workflow_id, body.inputs, **options)
+        result = await workflows.run_to_end(
+            workspace, workflow_id, body.inputs, query=body.query, user_id=body.user_id
+        )
+        return WorkflowRunResult.model_validate(result)
 
     async def events() -> AsyncIterator[str]:
-        async for event in workflows.run(workspace, workflow_id, body.inputs, **options):
+        async for event in workflows.run(
+            workspace, workflow_id, body.inputs, query=body.query, user_id=body.user_id
+        ):
             yield f"event: {event.type}\ndata: {json.dumps(event.model_dump(mode='json'))}\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
 
 from agents.apps.spec import AppSpec
 from agents.errors import ChorusError
@@ -85,7 +85,7 @@ class WsChatSession:
         self.turns: dict[str, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
 
-    async def send(self, payload: dict[str, Any]) -> None:
+    async def send(self, payload: dict[str, JsonValue]) -> None:
         async with self._send_lock:
             await self.ws.send_text(json.dumps(payload, ensure_ascii=False, default=str))
 
@@ -173,8 +173,8 @@ class WsChatSession:
             self.current = frame.conversation_id
             await self.send_event(started)
         elif isinstance(frame, StopFrame):
-            conversation_id = frame.conversation_id or self.current
-            if conversation_id is None or not await self.router.stop(conversation_id):
+            stopping = frame.conversation_id or self.current
+            if stopping is None or not await self.router.stop(stopping):
                 await self.error("no_turn_running", "there is no answer streaming to stop")
         elif isinstance(frame, MessageFrame):
             await self.message(frame)

@@ -17,12 +17,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cluster.kb_cli import add_kb_parser
 from cluster.kb_cli import run as kb_run
+
+if TYPE_CHECKING:
+    from ray.serve.schema import ServeDeploySchema
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "ray_config.yaml"
 _FALLBACK_CONFIG: dict[str, Any] = {
@@ -34,12 +37,20 @@ _FALLBACK_CONFIG: dict[str, Any] = {
 }
 
 
-def _load_config(path: str | None) -> dict[str, Any]:
+def _load_config(path: str | None, host: str, port: int) -> ServeDeploySchema:
+    """The Serve config in ``path`` (default: ray_config.yaml), listening on host:port.
+    Imports Ray: call it after :func:`cluster.ray_runtime.apply_loopback_env`."""
+    from ray.serve.schema import ServeDeploySchema
+
     if path:
-        return dict(yaml.safe_load(Path(path).read_text()))
-    if DEFAULT_CONFIG.is_file():
-        return dict(yaml.safe_load(DEFAULT_CONFIG.read_text()))
-    return dict(_FALLBACK_CONFIG)
+        raw = dict(yaml.safe_load(Path(path).read_text()))
+    elif DEFAULT_CONFIG.is_file():
+        raw = dict(yaml.safe_load(DEFAULT_CONFIG.read_text()))
+    else:
+        raw = dict(_FALLBACK_CONFIG)
+    raw.setdefault("http_options", {})
+    raw["http_options"].update({"host": host, "port": port})
+    return ServeDeploySchema.model_validate(raw)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -62,12 +73,8 @@ def serve_command(args: argparse.Namespace) -> int:
     from ray import serve
     from ray.serve._private import api as serve_api
     from ray.serve._private.constants import SERVE_NAMESPACE
-    from ray.serve.schema import ServeDeploySchema
 
-    raw = _load_config(args.config)
-    raw.setdefault("http_options", {})
-    raw["http_options"].update({"host": settings.host, "port": settings.port})
-    config = ServeDeploySchema.model_validate(raw)
+    config = _load_config(args.config, settings.host, settings.port)
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,11 +17,12 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import BinaryIO, Generic, Required, TextIO, TypedDict, TypeVar, final
 
 import httpx
+from pydantic import JsonValue
 
 from agents.errors import ChorusError
 
@@ -30,6 +31,59 @@ DEFAULT_WORKSPACE = "local"
 PREFIX = "/api/knowledge-bases"
 TERMINAL = ("ready", "failed")
 BAR_WIDTH = 20
+T = TypeVar("T")
+
+
+# What the commands read of the server's JSON (the server sends more).
+
+
+class Page(TypedDict, Generic[T]):
+    data: list[T]
+
+
+class ChunkingJson(TypedDict, total=False):
+    mode: str
+
+
+class KnowledgeBaseJson(TypedDict, total=False):
+    id: Required[str]
+    name: str
+    description: str
+    chunking: ChunkingJson
+
+
+class DocumentStateJson(TypedDict, total=False):
+    """A document's indexing state: in the document, and in its progress events."""
+
+    status: str
+    progress: float
+    error: str | None
+    error_code: str | None
+    chunk_count: int
+
+
+@final
+class DocumentJson(DocumentStateJson, total=False):
+    id: Required[str]
+    name: str
+
+
+@final
+class CrawlJson(TypedDict):
+    status: str
+    url: str
+    depth: int
+
+
+class HitJson(TypedDict, total=False):
+    document_id: Required[str]
+    chunk_index: int
+    title: str
+    text: str
+    score: float
+
+
+Command = Callable[["KbClient", argparse.Namespace], int]
 
 
 class KbClient:
@@ -46,13 +100,52 @@ class KbClient:
     def close(self) -> None:
         self.http.close()
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: JsonValue = None,
+        files: dict[str, BinaryIO] | None = None,
+    ) -> httpx.Response:
         """``path`` is relative to ``/api/knowledge-bases`` ("" for the collection)."""
-        resp = self.http.request(method, PREFIX + path, **kwargs)
+        resp = self.http.request(method, PREFIX + path, json=body, files=files)
         _raise_for_error(resp)
-        return resp.json() if resp.content else None
+        return resp
 
-    def events(self, kb_id: str, doc_id: str) -> Iterator[dict[str, Any]]:
+    def create_kb(self, body: dict[str, JsonValue]) -> KnowledgeBaseJson:
+        kb: KnowledgeBaseJson = self.call("POST", "", body=body).json()
+        return kb
+
+    def list_kbs(self) -> list[KnowledgeBaseJson]:
+        page: Page[KnowledgeBaseJson] = self.call("GET", "").json()
+        return page["data"]
+
+    def upload(self, kb_id: str, file: BinaryIO) -> DocumentJson:
+        doc: DocumentJson = self.call("POST", f"/{kb_id}/documents", files={"file": file}).json()
+        return doc
+
+    def add_url(self, kb_id: str, body: dict[str, JsonValue]) -> DocumentJson | CrawlJson:
+        added: DocumentJson | CrawlJson = self.call("POST", f"/{kb_id}/urls", body=body).json()
+        return added
+
+    def documents(self, kb_id: str) -> list[DocumentJson]:
+        page: Page[DocumentJson] = self.call("GET", f"/{kb_id}/documents").json()
+        return page["data"]
+
+    def document(self, kb_id: str, doc_id: str) -> DocumentJson:
+        doc: DocumentJson = self.call("GET", f"/{kb_id}/documents/{doc_id}").json()
+        return doc
+
+    def reindex(self, kb_id: str, doc_id: str) -> DocumentJson:
+        doc: DocumentJson = self.call("POST", f"/{kb_id}/documents/{doc_id}/reindex").json()
+        return doc
+
+    def query(self, kb_id: str, body: dict[str, JsonValue]) -> list[HitJson]:
+        page: Page[HitJson] = self.call("POST", f"/{kb_id}/query", body=body).json()
+        return page["data"]
+
+    def events(self, kb_id: str, doc_id: str) -> Iterator[DocumentStateJson]:
         """A document's ``document_progress`` events, until it is ready or failed."""
         path = f"{PREFIX}/{kb_id}/documents/{doc_id}/events"
         # No read timeout: a long parse may send nothing for a while.
@@ -62,7 +155,8 @@ class KbClient:
                 _raise_for_error(resp)
             for line in resp.iter_lines():
                 if line.startswith("data:"):
-                    yield json.loads(line[5:])
+                    event: DocumentStateJson = json.loads(line[5:])
+                    yield event
 
 
 def _raise_for_error(resp: httpx.Response) -> None:
@@ -95,10 +189,10 @@ class ProgressBar:
         self.drawn = len(line)
 
 
-def follow(client: KbClient, kb_id: str, doc: dict[str, Any], width: int = 0) -> bool:
+def follow(client: KbClient, kb_id: str, doc: DocumentJson, width: int = 0) -> bool:
     """Draw a document's progress until it is ready (True) or failed (False)."""
     bar = ProgressBar(doc.get("name") or doc["id"], sys.stderr, width)
-    last = doc
+    last: DocumentStateJson = doc
     bar.draw(doc.get("progress", 0.0), doc.get("status", "queued"))
     try:
         for event in client.events(kb_id, doc["id"]):
@@ -107,7 +201,7 @@ def follow(client: KbClient, kb_id: str, doc: dict[str, Any], width: int = 0) ->
                 break
             bar.draw(event.get("progress", 0.0), event["status"])
         if last.get("status") not in TERMINAL:  # the stream ended early; ask once more
-            last = client.call("GET", f"/{kb_id}/documents/{doc['id']}")
+            last = client.document(kb_id, doc["id"])
     except BaseException:  # the error message goes on a line of its own
         bar.out.write("\n")
         raise
@@ -129,20 +223,24 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def create(client: KbClient, args: argparse.Namespace) -> int:
-    chunking: dict[str, Any] = {}
+    chunking: dict[str, JsonValue] = {}
     if args.chunk_tokens is not None:
         chunking["max_tokens"] = args.chunk_tokens
     if args.overlap is not None:
         chunking["overlap_tokens"] = args.overlap
     if args.parent_child:
         chunking["mode"] = "parent_child"
-    body = {"name": args.name, "description": args.description, "chunking": chunking}
-    print(client.call("POST", "", json=body)["id"])
+    body: dict[str, JsonValue] = {
+        "name": args.name,
+        "description": args.description,
+        "chunking": chunking,
+    }
+    print(client.create_kb(body)["id"])
     return 0
 
 
 def list_kbs(client: KbClient, args: argparse.Namespace) -> int:
-    kbs = client.call("GET", "")["data"]
+    kbs = client.list_kbs()
     rows = [[k["id"], k["name"], k["chunking"]["mode"], k["description"]] for k in kbs]
     print(_table(["ID", "NAME", "CHUNKING", "DESCRIPTION"], rows))
     return 0
@@ -160,11 +258,12 @@ def upload(client: KbClient, args: argparse.Namespace) -> int:
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 1
-    failed, docs = 0, []
+    failed = 0
+    docs: list[DocumentJson] = []
     for path in paths:
         try:
             with path.open("rb") as fh:
-                docs.append(client.call("POST", f"/{args.kb_id}/documents", files={"file": fh}))
+                docs.append(client.upload(args.kb_id, fh))
         except ChorusError as exc:
             print(f"error: {path.name}: {exc.message} ({exc.code})", file=sys.stderr)
             failed += 1
@@ -180,8 +279,12 @@ def upload(client: KbClient, args: argparse.Namespace) -> int:
 
 
 def add_url(client: KbClient, args: argparse.Namespace) -> int:
-    body = {"url": args.page_url, "depth": args.depth, "max_pages": args.max_pages}
-    doc = client.call("POST", f"/{args.kb_id}/urls", json=body)
+    body: dict[str, JsonValue] = {
+        "url": args.page_url,
+        "depth": args.depth,
+        "max_pages": args.max_pages,
+    }
+    doc = client.add_url(args.kb_id, body)
     if "id" not in doc:  # a crawl: its pages appear as documents while it runs
         print(f"crawling {args.page_url} (depth {args.depth}, at most {args.max_pages} pages);")
         print(f"see `chorus kb docs {args.kb_id}`")
@@ -192,7 +295,7 @@ def add_url(client: KbClient, args: argparse.Namespace) -> int:
 
 def docs(client: KbClient, args: argparse.Namespace) -> int:
     rows = []
-    for d in client.call("GET", f"/{args.kb_id}/documents")["data"]:
+    for d in client.documents(args.kb_id):
         error = f"{d['error']} ({d['error_code']})" if d.get("error_code") else d.get("error") or ""
         rows.append([d["id"], d["name"], d["status"], str(d.get("chunk_count", 0)), error])
     print(_table(["ID", "NAME", "STATUS", "CHUNKS", "ERROR"], rows))
@@ -206,17 +309,20 @@ def rm_doc(client: KbClient, args: argparse.Namespace) -> int:
 
 
 def reindex(client: KbClient, args: argparse.Namespace) -> int:
-    doc = client.call("POST", f"/{args.kb_id}/documents/{args.doc_id}/reindex")
+    doc = client.reindex(args.kb_id, args.doc_id)
     return 0 if args.no_wait or follow(client, args.kb_id, doc) else 1
 
 
 def query(client: KbClient, args: argparse.Namespace) -> int:
-    body = {"query": args.question, "options": {"mode": args.mode, "top_k": args.top_k}}
-    hits = client.call("POST", f"/{args.kb_id}/query", json=body)["data"]
+    body: dict[str, JsonValue] = {
+        "query": args.question,
+        "options": {"mode": args.mode, "top_k": args.top_k},
+    }
+    hits = client.query(args.kb_id, body)
     if not hits:
         print("no matching chunks")
         return 0
-    names = {d["id"]: d["name"] for d in client.call("GET", f"/{args.kb_id}/documents")["data"]}
+    names = {d["id"]: d["name"] for d in client.documents(args.kb_id)}
     for rank, hit in enumerate(hits, 1):
         doc = hit["document_id"]
         source = names.get(doc) or hit.get("title") or doc
@@ -266,7 +372,7 @@ def add_kb_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _common(kb)
     cmds = kb.add_subparsers(dest="kb_command", required=True)
 
-    def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+    def command(name: str, func: Command, help: str) -> argparse.ArgumentParser:
         parser = cmds.add_parser(name, help=help)
         _common(parser)
         parser.set_defaults(kb_func=func)

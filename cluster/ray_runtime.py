@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 LOOPBACK = "127.0.0.1"
 
@@ -26,18 +25,15 @@ def apply_loopback_env() -> None:
         os.environ.setdefault(key, value)
 
 
-def init_local(namespace: str, **kwargs: Any) -> Any:
-    """Join ``RAY_ADDRESS`` if set, else start a single-node Ray on loopback."""
+def init_local(namespace: str) -> None:
+    """Join ``RAY_ADDRESS`` if set, else start a single-node Ray on loopback (nothing
+    when this process is connected already); ``ray.get_runtime_context()`` tells where."""
     import ray
 
     apply_loopback_env()
     if ray.is_initialized():
-        return ray.get_runtime_context()
+        return
     if os.environ.get("RAY_ADDRESS"):
-        return ray.init(address=os.environ["RAY_ADDRESS"], namespace=namespace, **kwargs)
-    return ray.init(
-        namespace=namespace,
-        _node_ip_address=LOOPBACK,
-        include_dashboard=False,
-        **kwargs,
-    )
+        ray.init(address=os.environ["RAY_ADDRESS"], namespace=namespace)
+        return
+    ray.init(namespace=namespace, _node_ip_address=LOOPBACK, include_dashboard=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -74,7 +74,7 @@ class ConversationState:
 
 
 class AppToolsProtocol(Protocol):
-    async def tools_for(self, spec: AppSpec, workspace_id: str) -> list[PlannerToolProtocol]:
+    async def tools_for(self, spec: AppSpec, workspace_id: str) -> Sequence[PlannerToolProtocol]:
         """The tools and workflow skills ``spec`` selects; raises NotFoundError naming
         an unknown one."""
         ...

@@ -43,10 +43,11 @@ if not crewai_offline():
         "call cluster.crews.offline.keep_crewai_offline() before importing CrewAI modules"
     )
 
-from crewai import LLM, Agent, Crew, Process, Task  # noqa: E402 - after the env check
+from crewai import LLM, Agent, Crew, CrewOutput, Process, Task  # noqa: E402 - after the env check
 from crewai.events import crewai_event_bus  # noqa: E402
 from crewai.llms.hooks.base import BaseInterceptor  # noqa: E402
 from crewai.llms.providers.openai.completion import OpenAICompletion  # noqa: E402
+from crewai.types.streaming import CrewStreamingOutput  # noqa: E402
 
 from agents.crews.spec import CrewSpec  # noqa: E402
 from agents.errors import ChorusError, UpstreamUnavailableError  # noqa: E402
@@ -60,7 +61,13 @@ from agents.events import (  # noqa: E402
 )
 from agents.tools.registry import ToolRegistry  # noqa: E402
 from cluster.crews.crew_tool import CrewToolAdapter  # noqa: E402
-from cluster.crews.event_bridge import CrewIds, Handler, subscribe, unsubscribe  # noqa: E402
+from cluster.crews.event_bridge import (  # noqa: E402
+    CrewIds,
+    CrewRunIds,
+    Handler,
+    subscribe,
+    unsubscribe,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +138,13 @@ def build_llm(
             code="crew_llm_unsupported",
         )
     return llm
+
+
+@dataclass
+class _Kickoff:
+    """What ``Crew.kickoff`` returned: the run's end, handed to the caller's loop."""
+
+    output: CrewOutput | CrewStreamingOutput
 
 
 @dataclass
@@ -242,12 +256,8 @@ class CrewRunner:
         then ``crew_finished`` with status ``failed``; this generator does not raise.
         """
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        base: dict[str, Any] = {
-            "conversation_id": conversation_id,
-            "run_id": run_id,
-            "crew_id": crew_id,
-        }
+        queue: asyncio.Queue[CrewEvent | _Kickoff | BaseException] = asyncio.Queue()
+        base = CrewRunIds(conversation_id=conversation_id, run_id=run_id, crew_id=crew_id)
         started = time.perf_counter()
         yield CrewStarted(
             **base,
@@ -259,9 +269,9 @@ class CrewRunner:
         )
         stop = _StopSwitch()
 
-        def put(kind: str, item: Any) -> None:
+        def put(item: CrewEvent | _Kickoff | BaseException) -> None:
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, (kind, item))
+                loop.call_soon_threadsafe(queue.put_nowait, item)
             except RuntimeError:  # the caller's loop is gone; nobody is listening
                 pass
 
@@ -269,13 +279,13 @@ class CrewRunner:
             handlers: list[Handler] = []
             try:
                 built = self.build(spec, model=model, tools=tools, loop=loop, stop=stop)
-                handlers = subscribe(built.ids, base, lambda event: put("event", event))
+                handlers = subscribe(built.ids, base, put)
                 output = built.crew.kickoff(inputs=dict(inputs))
                 crewai_event_bus.flush(timeout=30)
-                put("done", output)
+                put(_Kickoff(output))
             except BaseException as exc:  # noqa: BLE001 - every failure becomes events
                 crewai_event_bus.flush(timeout=30)
-                put("error", exc)
+                put(exc)
             finally:
                 unsubscribe(handlers)
 
@@ -286,8 +296,8 @@ class CrewRunner:
         finished = False
         try:
             while True:
-                kind, item = await queue.get()
-                if kind == "event":
+                item = await queue.get()
+                if not isinstance(item, _Kickoff | BaseException):  # one of the run's events
                     if isinstance(item, CrewTaskFinished) and item.status == "succeeded":
                         outputs[item.task_id] = item.output
                     if isinstance(item, CrewAgentStep):
@@ -296,8 +306,8 @@ class CrewRunner:
                     continue
                 elapsed = (time.perf_counter() - started) * 1000
                 finished = True
-                if kind == "done":
-                    final, usage = _final(item, spec, outputs)
+                if isinstance(item, _Kickoff):
+                    final, usage = _final(item.output, spec, outputs)
                     yield CrewFinished(
                         **base,
                         status="succeeded",
@@ -332,7 +342,9 @@ class CrewRunner:
                 log.info("crew_run_stopped", run_id=run_id, crew_id=crew_id)
 
 
-def _final(output: Any, spec: CrewSpec, outputs: dict[str, str]) -> tuple[str, int]:
+def _final(
+    output: CrewOutput | CrewStreamingOutput, spec: CrewSpec, outputs: dict[str, str]
+) -> tuple[str, int]:
     """The crew's final text and token count; fills task outputs the events missed."""
     tasks_output = list(getattr(output, "tasks_output", None) or [])
     for task_spec, task_output in zip(spec.tasks, tasks_output, strict=False):

@@ -21,7 +21,7 @@ from typing import Any
 
 from crewai.tools import BaseTool as CrewAIBaseTool
 from crewai.utilities.pydantic_schema_utils import create_model_from_schema
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, JsonValue, PrivateAttr
 
 from agents.tools.base import BaseTool
 from agents.tools.base import ToolError as ChorusToolError
@@ -44,8 +44,8 @@ def args_model(tool: BaseTool) -> type[BaseModel]:
     )
 
 
-def as_text(result: Any) -> str:
-    """A tool result as the text an agent reads."""
+def as_text(result: object) -> str:
+    """A tool result (any value a tool returns) as the text an agent reads."""
     if isinstance(result, str):
         return result
     try:
@@ -76,12 +76,12 @@ class CrewToolAdapter(CrewAIBaseTool):
     def tool(self) -> BaseTool:
         return self._tool
 
-    def _arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _arguments(self, kwargs: dict[str, JsonValue]) -> dict[str, JsonValue]:
         # CrewAI fills optional arguments the model left out with None; our schema
         # says "absent", so drop them again.
         return {k: v for k, v in kwargs.items() if v is not None or k in self._required}
 
-    def _run(self, *args: Any, **kwargs: Any) -> str:
+    def _run(self, *args: object, **kwargs: JsonValue) -> str:
         if args:
             raise ChorusToolError(f"{self.name} takes keyword arguments only")
         coro = self._tool.call(self._arguments(kwargs))
@@ -118,7 +118,7 @@ class CrewToolAdapter(CrewAIBaseTool):
             raise ChorusToolError(f"{self.name} did not answer within {wait_s:g} s")
         return as_text(box["result"])
 
-    async def _arun(self, *args: Any, **kwargs: Any) -> str:
+    async def _arun(self, *args: object, **kwargs: JsonValue) -> str:
         if args:
             raise ChorusToolError(f"{self.name} takes keyword arguments only")
         coro = self._tool.call(self._arguments(kwargs))

@@ -21,14 +21,17 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
+from uuid import UUID
 
 from crewai.events import crewai_event_bus
+from crewai.events.base_events import BaseEvent
 from crewai.events.types.agent_events import (
     AgentExecutionCompletedEvent,
     AgentExecutionErrorEvent,
     AgentExecutionStartedEvent,
 )
+from crewai.events.types.event_bus_types import AsyncHandler
 from crewai.events.types.llm_events import (
     LLMCallCompletedEvent,
     LLMCallFailedEvent,
@@ -53,12 +56,23 @@ from agents.events import (
     CrewToolCall,
 )
 
-Handler = tuple[type[Any], Callable[..., Any]]
+#: An event type and the handler registered for it.
+Handler = tuple[type[BaseEvent], AsyncHandler]
+#: A CrewAI task's or agent's id: a UUID on the object, a string on its events.
+CrewAiId = UUID | str | None
+
+
+class CrewRunIds(TypedDict):
+    """The ids every event of a run carries."""
+
+    conversation_id: str
+    run_id: str
+    crew_id: str
 
 
 #: Longest text carried by one event (prompts, replies, tool results).
 TEXT_LIMIT = 4000
-_EVENT_TYPES: tuple[type[Any], ...] = (
+_EVENT_TYPES: tuple[type[BaseEvent], ...] = (
     TaskStartedEvent,
     TaskCompletedEvent,
     TaskFailedEvent,
@@ -74,7 +88,8 @@ _EVENT_TYPES: tuple[type[Any], ...] = (
 )
 
 
-def _cut(text: Any) -> str:
+def _cut(text: object) -> str:
+    """Any value CrewAI reports (its events type many as ``Any``) as bounded text."""
     if isinstance(text, str):
         value = text
     else:
@@ -93,23 +108,21 @@ class CrewIds:
     agents: dict[str, str] = field(default_factory=dict)
     task_agent: dict[str, str] = field(default_factory=dict)
 
-    def task(self, crewai_id: Any) -> str | None:
+    def task(self, crewai_id: CrewAiId) -> str | None:
         return self.tasks.get(str(crewai_id)) if crewai_id is not None else None
 
-    def agent(self, crewai_id: Any) -> str | None:
+    def agent(self, crewai_id: CrewAiId) -> str | None:
         return self.agents.get(str(crewai_id)) if crewai_id is not None else None
 
-    def owns(self, task_id: Any, agent_id: Any) -> bool:
+    def owns(self, task_id: CrewAiId, agent_id: CrewAiId) -> bool:
         return self.task(task_id) is not None or self.agent(agent_id) is not None
 
 
-def subscribe(
-    ids: CrewIds, base: dict[str, Any], emit: Callable[[CrewEvent], None]
-) -> list[Handler]:
+def subscribe(ids: CrewIds, base: CrewRunIds, emit: Callable[[CrewEvent], None]) -> list[Handler]:
     """Register this run's handlers on CrewAI's event bus; returns them for ``off``."""
     task_started_at: dict[str, float] = {}
 
-    async def on_event(source: Any, event: Any) -> None:
+    async def on_event(source: object, event: BaseEvent) -> None:
         converted = _convert(event, ids, base, task_started_at)
         if converted is not None:
             emit(converted)
@@ -122,7 +135,7 @@ def subscribe(
 
 
 def _convert(
-    event: Any, ids: CrewIds, base: dict[str, Any], task_started_at: dict[str, float]
+    event: BaseEvent, ids: CrewIds, base: CrewRunIds, task_started_at: dict[str, float]
 ) -> CrewEvent | None:
     """One CrewAI event as ours, or None when it is another run's or not of interest."""
     if isinstance(event, TaskStartedEvent | TaskCompletedEvent | TaskFailedEvent):

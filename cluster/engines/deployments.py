@@ -44,7 +44,10 @@ class ChatEngineDeployment:
     """Serves one chat model. llama.cpp and SGLang run as a supervised server process;
     the ``scripted`` kind answers in-process with a fixed text (benchmarks, load tests)."""
 
-    async def __init__(self, settings: EngineSettings, log_level: str = "INFO") -> None:
+    # Serve awaits an async __init__; mypy wants __init__ to return None.
+    async def __init__(  # type: ignore[misc]
+        self, settings: EngineSettings, log_level: str = "INFO"
+    ) -> None:
         configure_logging(log_level)
         self.settings = settings
         self.process: EngineProcess | None = None
@@ -102,8 +105,9 @@ class ChatEngineDeployment:
         }
 
     def __del__(self) -> None:
-        if getattr(self, "process", None) is not None:
-            self.process.terminate()
+        process: EngineProcess | None = getattr(self, "process", None)
+        if process is not None:
+            process.terminate()
 
 
 def chat_engine_options(settings: EngineSettings) -> dict[str, Any]:

@@ -8,11 +8,11 @@ replica as a 503.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ray.exceptions import RayError, RayTaskError
 from ray.serve.exceptions import RayServeException
-from ray.serve.handle import DeploymentHandle
+from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
 from agents.engine import (
     ChatCompletion,
@@ -25,6 +25,9 @@ from agents.engine import (
 from agents.errors import ChorusError, ModelNotFoundError, UpstreamError, UpstreamUnavailableError
 from agents.knowledge.embed_batcher import InputType
 from cluster.engines.names import EMBEDDING_DEPLOYMENT, deployment_name
+
+if TYPE_CHECKING:
+    from cluster.engines.deployments import ChatEngineDeployment, EmbeddingDeployment
 
 T = TypeVar("T")
 
@@ -49,7 +52,7 @@ async def call(awaitable: Awaitable[T]) -> T:
 
 
 class HandleEngine:
-    def __init__(self, handle: DeploymentHandle, model: str) -> None:
+    def __init__(self, handle: DeploymentHandle[ChatEngineDeployment], model: str) -> None:
         self._handle = handle
         self._model = model
 
@@ -57,7 +60,10 @@ class HandleEngine:
         return await call(self._handle.chat.remote(request))
 
     async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatCompletionChunk]:
-        stream = self._handle.options(stream=True).chat_stream.remote(request)
+        # remote() is typed as either response; options(stream=True) makes it the generator.
+        stream: DeploymentResponseGenerator[ChatCompletionChunk] = self._handle.options(  # type: ignore[assignment]
+            stream=True
+        ).chat_stream.remote(request)
         try:
             while True:
                 try:
@@ -107,7 +113,7 @@ class HandleEmbedder:
     def __init__(self, app_name: str, deployment: str = EMBEDDING_DEPLOYMENT) -> None:
         self._app_name = app_name
         self._deployment = deployment
-        self._handle: DeploymentHandle | None = None
+        self._handle: DeploymentHandle[EmbeddingDeployment] | None = None
 
     async def embed(self, texts: list[str], input_type: InputType) -> list[list[float]]:
         if self._handle is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import structlog
+from pydantic import JsonValue
 
 from agents import tool_calls
 from agents.engine import (
@@ -25,6 +26,7 @@ from agents.engine import (
     Choice,
     ChunkChoice,
     Delta,
+    FinishReason,
     ModelCard,
     ToolCallDelta,
     Usage,
@@ -202,7 +204,7 @@ class OpenAICompatibleEngine:
         completion = await self.chat(request)
         choice = completion.choices[0]
 
-        def chunk(delta: Delta, finish: Any = None) -> ChatCompletionChunk:
+        def chunk(delta: Delta, finish: FinishReason | None = None) -> ChatCompletionChunk:
             return ChatCompletionChunk(
                 id=completion.id,
                 model=completion.model,
@@ -252,7 +254,7 @@ class OpenAICompatibleEngine:
             raise self._status_error(500, data.encode())
         return raw
 
-    def _usage(self, usage: Any) -> dict[str, Any]:
+    def _usage(self, usage: JsonValue) -> dict[str, Any]:
         try:
             return Usage.model_validate(usage).model_dump()
         except ValueError as exc:

@@ -14,7 +14,7 @@ approximate vector index); the index stays searchable meanwhile.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TypedDict, TypeVar
 
 import ray
 import structlog
@@ -25,6 +25,7 @@ from agents.ids import new_id
 from agents.knowledge.ingest import Ingestor, PreparedDocument, prepare_document
 from agents.knowledge.parsing import DocumentError
 from agents.knowledge.records import ChunkingSpec, DocumentRecord
+from cluster.actor_calls import call_actor
 from cluster.log_config import configure_logging
 from cluster.settings import ChorusSettings
 
@@ -35,6 +36,15 @@ WORKER_NAME = "chorus-knowledge-worker"
 RAY_TASK_MIN_BYTES = 256 * 1024
 #: Seconds without ingestion into a knowledge base before its index is optimised.
 OPTIMIZE_AFTER_S = 5.0
+T = TypeVar("T")
+
+
+class WorkerInfo(TypedDict):
+    """What :meth:`KnowledgeWorker.info` reports (tests and benchmarks)."""
+
+    uploads: int
+    optimized: int
+    prepared_in_tasks: int
 
 
 @ray.remote(num_cpus=1, max_retries=1)
@@ -48,7 +58,10 @@ def prepare_task(
         return (exc.code, exc.message)
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
+# Ray's overloads of ray.remote(...) list task options only; max_concurrency is an actor's.
+@ray.remote(  # type: ignore[call-overload]
+    num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000
+)
 class KnowledgeWorker:
     def __init__(self, settings: ChorusSettings, app_name: str) -> None:
         from cluster.runtime import build_services, outbound_guard
@@ -175,7 +188,7 @@ class KnowledgeWorker:
     def forget(self, doc_id: str) -> None:
         (self.uploads / doc_id).unlink(missing_ok=True)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> WorkerInfo:
         return {
             "uploads": len(list(self.uploads.iterdir())),
             "optimized": self.optimized,
@@ -190,17 +203,18 @@ class WorkerQueue:
 
     def __init__(self, settings: ChorusSettings, app_name: str) -> None:
         self._args = (settings, app_name)
-        self._worker: ActorHandle | None = None
-        self._jobs: set[asyncio.Future[object]] = set()
+        self._worker: ActorHandle[KnowledgeWorker] | None = None
+        self._jobs: set[asyncio.Future[None]] = set()
 
-    def worker(self) -> ActorHandle:
+    def worker(self) -> ActorHandle[KnowledgeWorker]:
         if self._worker is None:
+            # @ray.remote makes KnowledgeWorker an ActorClass; mypy keeps the plain class.
             self._worker = KnowledgeWorker.options(  # type: ignore[attr-defined]
                 name=WORKER_NAME, namespace=NAMESPACE, get_if_exists=True, lifetime="detached"
             ).remote(*self._args)
         return self._worker
 
-    def _track(self, ref: ObjectRef[object]) -> None:
+    def _track(self, ref: ObjectRef[T]) -> None:
         """Keep a worker call alive until it ends; a crash is logged (the worker records
         every outcome it reaches in the store)."""
         future = asyncio.ensure_future(_settled(ref))
@@ -208,24 +222,31 @@ class WorkerQueue:
         future.add_done_callback(self._jobs.discard)
 
     def ingest_upload(self, workspace_id: str, kb_id: str, doc_id: str, data: bytes) -> None:
-        self._track(self.worker().ingest_upload.remote(workspace_id, kb_id, doc_id, data))
+        worker = self.worker()
+        self._track(
+            call_actor(worker, KnowledgeWorker.ingest_upload, workspace_id, kb_id, doc_id, data)
+        )
 
     def ingest_url(self, workspace_id: str, kb_id: str, doc_id: str) -> None:
-        self._track(self.worker().ingest_url.remote(workspace_id, kb_id, doc_id))
+        worker = self.worker()
+        self._track(call_actor(worker, KnowledgeWorker.ingest_url, workspace_id, kb_id, doc_id))
 
     def crawl(self, workspace_id: str, kb_id: str, url: str, depth: int, max_pages: int) -> None:
-        self._track(self.worker().crawl.remote(workspace_id, kb_id, url, depth, max_pages))
+        worker = self.worker()
+        self._track(
+            call_actor(worker, KnowledgeWorker.crawl, workspace_id, kb_id, url, depth, max_pages)
+        )
 
     def reindex(self, workspace_id: str, kb_id: str, doc_id: str) -> None:
-        self._track(self.worker().reindex.remote(workspace_id, kb_id, doc_id))
+        worker = self.worker()
+        self._track(call_actor(worker, KnowledgeWorker.reindex, workspace_id, kb_id, doc_id))
 
     def forget(self, doc_id: str) -> None:
-        self.worker().forget.remote(doc_id)
+        call_actor(self.worker(), KnowledgeWorker.forget, doc_id)
 
 
-async def _settled(ref: ObjectRef[object]) -> object:
+async def _settled(ref: ObjectRef[T]) -> None:
     try:
-        return await ref
+        await ref
     except Exception as exc:  # noqa: BLE001 - the worker records outcomes; this is a crash
         log.error("knowledge_job_failed", error=repr(exc))
-        return None

@@ -16,7 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 import structlog
+from lancedb.db import LanceDBConnection
 from lancedb.index import FTS, IvfFlat
+from lancedb.table import LanceTable
 
 from agents.errors import InvalidInputError, UpstreamUnavailableError
 from agents.knowledge.fusion import fuse
@@ -33,6 +35,8 @@ ANN_MIN_ROWS = 50_000
 #: 0.998 at 9 ms p50 and a 3 s build, where IVF_HNSW_SQ at its defaults found 29-40 %
 #: (91-94 % with ef 300-400 and refining) after a 70 s build, and IVF_PQ 53-69 %.
 ANN_NPROBES = 20
+#: A row as written: the values of :meth:`LanceDbIndex._schema`'s columns.
+Row = dict[str, str | int | list[str] | list[float] | None]
 
 
 def _quote(value: str) -> str:
@@ -44,7 +48,10 @@ class LanceDbIndex:
         import lancedb
 
         path.mkdir(parents=True, exist_ok=True)
-        self._db = lancedb.connect(str(path))
+        db = lancedb.connect(str(path))
+        if not isinstance(db, LanceDBConnection):  # what a local directory always opens
+            raise TypeError(f"lancedb opened {type(db).__name__} for {path}")
+        self._db = db
         self.dim = dim
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._fts_ready: set[str] = set()
@@ -73,14 +80,19 @@ class LanceDbIndex:
             raise InvalidInputError(f"invalid knowledge base id {kb_id!r}", param="kb_id")
         return f"kb_{kb_id}"
 
-    def _table(self, kb_id: str, create: bool = False) -> Any:
+    def _table(self, kb_id: str) -> LanceTable | None:
+        """The knowledge base's table, or None before its first chunks."""
         name = self._name(kb_id)
         try:
-            if create:
-                return self._db.create_table(name, schema=self._schema(), exist_ok=True)
-            if not self._exists(name):
-                return None
-            return self._db.open_table(name)
+            return self._db.open_table(name) if self._exists(name) else None
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise UpstreamUnavailableError(f"the embedded index failed: {exc}") from exc
+
+    def _new_table(self, kb_id: str) -> LanceTable:
+        """The knowledge base's table, created if it does not exist yet."""
+        name = self._name(kb_id)
+        try:
+            return self._db.create_table(name, schema=self._schema(), exist_ok=True)
         except (OSError, RuntimeError, ValueError) as exc:
             raise UpstreamUnavailableError(f"the embedded index failed: {exc}") from exc
 
@@ -93,7 +105,7 @@ class LanceDbIndex:
                     f"chunk {chunk.id} has a {len(chunk.vector)}-dimensional vector; "
                     f"the index holds {self.dim}"
                 )
-        rows = [
+        rows: list[Row] = [
             {
                 "id": c.id,
                 "document_id": c.document_id,
@@ -107,13 +119,13 @@ class LanceDbIndex:
             }
             for c in chunks
         ]
+        ids = ", ".join(_quote(c.id) for c in chunks)
         async with self._locks[kb_id]:
-            await asyncio.to_thread(self._upsert, kb_id, rows)
+            await asyncio.to_thread(self._upsert, kb_id, f"id IN ({ids})", rows)
 
-    def _upsert(self, kb_id: str, rows: list[dict[str, Any]]) -> None:
-        table = self._table(kb_id, create=True)
-        ids = ", ".join(_quote(r["id"]) for r in rows)
-        table.delete(f"id IN ({ids})")
+    def _upsert(self, kb_id: str, replaced: str, rows: list[Row]) -> None:
+        table = self._new_table(kb_id)
+        table.delete(replaced)
         table.add(rows)
         if kb_id not in self._fts_ready:
             # After a restart the index is on disk already: only the first rows create it;
@@ -210,7 +222,9 @@ class LanceDbIndex:
         return " AND ".join(clauses) or None
 
     @staticmethod
-    def _vector(table: Any, vector: list[float], k: int, where: str | None) -> list[ScoredChunk]:
+    def _vector(
+        table: LanceTable, vector: list[float], k: int, where: str | None
+    ) -> list[ScoredChunk]:
         query = (
             table.search(vector, vector_column_name="vector")
             .distance_type("cosine")
@@ -222,7 +236,7 @@ class LanceDbIndex:
         return [_scored(row, 1.0 - float(row["_distance"])) for row in query.to_list()]
 
     @staticmethod
-    def _keyword(table: Any, text: str, k: int, where: str | None) -> list[ScoredChunk]:
+    def _keyword(table: LanceTable, text: str, k: int, where: str | None) -> list[ScoredChunk]:
         words = terms(text)
         if not words:
             return []

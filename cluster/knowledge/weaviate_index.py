@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Literal, TypedDict, overload
 
 import structlog
 import weaviate
 import weaviate.classes as wvc
+from weaviate import WeaviateAsyncClient
+from weaviate.collections import CollectionAsync
+from weaviate.collections.classes.internal import Object
 from weaviate.exceptions import WeaviateBaseError
 
 from agents.errors import InvalidInputError, UpstreamUnavailableError
@@ -37,6 +40,22 @@ EF_MIN, EF_FACTOR, EF_MAX = 256, 16, 1024
 INSERT_BATCH = 500
 
 
+class ChunkProperties(TypedDict):
+    """The properties of a chunk's object (the collection's schema)."""
+
+    chunk_id: str
+    document_id: str
+    chunk_index: int
+    text: str
+    terms: str
+    parent_text: str
+    title: str
+    tags: list[str]
+
+
+Collection = CollectionAsync[ChunkProperties, None]
+
+
 def collection_name(kb_id: str) -> str:
     name = kb_id.replace("-", "_")
     if not _SAFE.match(name):
@@ -52,7 +71,7 @@ class WeaviateIndex:
         self._connected = False
         self._known: set[str] = set()
 
-    async def _c(self) -> Any:
+    async def _c(self) -> WeaviateAsyncClient:
         if not self._connected:
             try:
                 await self._client.connect()
@@ -66,7 +85,13 @@ class WeaviateIndex:
             await self._client.close()
             self._connected = False
 
-    async def _collection(self, kb_id: str, create: bool = False) -> Any:
+    @overload
+    async def _collection(self, kb_id: str, create: Literal[True]) -> Collection: ...
+
+    @overload
+    async def _collection(self, kb_id: str, create: bool = False) -> Collection | None: ...
+
+    async def _collection(self, kb_id: str, create: bool = False) -> Collection | None:
         client = await self._c()
         name = collection_name(kb_id)
         try:
@@ -115,16 +140,16 @@ class WeaviateIndex:
         objects = [
             wvc.data.DataObject(
                 uuid=uuid.uuid5(_NAMESPACE, chunk.id),
-                properties={
-                    "chunk_id": chunk.id,
-                    "document_id": chunk.document_id,
-                    "chunk_index": chunk.chunk_index,
-                    "text": chunk.text,
-                    "terms": terms(chunk.text),
-                    "parent_text": chunk.parent_text or "",
-                    "title": chunk.title,
-                    "tags": chunk.tags,
-                },
+                properties=ChunkProperties(
+                    chunk_id=chunk.id,
+                    document_id=chunk.document_id,
+                    chunk_index=chunk.chunk_index,
+                    text=chunk.text,
+                    terms=terms(chunk.text),
+                    parent_text=chunk.parent_text or "",
+                    title=chunk.title,
+                    tags=chunk.tags,
+                ),
                 vector=chunk.vector,
             )
             for chunk in chunks
@@ -187,7 +212,7 @@ class WeaviateIndex:
                 result = await collection.query.near_vector(
                     near_vector=vector, limit=options.top_k, filters=where, return_metadata=meta
                 )
-                hits = [_scored(o, 1.0 - float(o.metadata.distance)) for o in result.objects]
+                hits = [_scored(o, 1.0 - _measured(o.metadata.distance)) for o in result.objects]
             elif options.mode == "keyword":
                 if not words:
                     return []
@@ -195,7 +220,7 @@ class WeaviateIndex:
                     query=words, query_properties=["terms"], limit=options.top_k,
                     filters=where, return_metadata=meta,
                 )  # fmt: skip
-                hits = [_scored(o, float(o.metadata.score)) for o in result.objects]
+                hits = [_scored(o, _measured(o.metadata.score)) for o in result.objects]
             else:
                 result = await collection.query.hybrid(
                     query=words or None,
@@ -207,7 +232,7 @@ class WeaviateIndex:
                     filters=where,
                     return_metadata=meta,
                 )
-                hits = [_scored(o, float(o.metadata.score)) for o in result.objects]
+                hits = [_scored(o, _measured(o.metadata.score)) for o in result.objects]
         except WeaviateBaseError as exc:
             raise UpstreamUnavailableError(f"Weaviate search failed: {exc}") from exc
         if options.score_threshold is not None:
@@ -215,7 +240,9 @@ class WeaviateIndex:
         return hits
 
 
-def _prop(name: str, data_type: Any, searchable: bool = False) -> Any:
+def _prop(
+    name: str, data_type: wvc.config.DataType, searchable: bool = False
+) -> wvc.config.Property:
     return wvc.config.Property(
         name=name,
         data_type=data_type,
@@ -226,7 +253,7 @@ def _prop(name: str, data_type: Any, searchable: bool = False) -> Any:
     )
 
 
-def _filters(options: SearchOptions) -> Any:
+def _filters(options: SearchOptions) -> wvc.query.FilterReturn | None:
     clauses = []
     if options.document_ids is not None:
         clauses.append(
@@ -239,7 +266,14 @@ def _filters(options: SearchOptions) -> Any:
     return wvc.query.Filter.all_of(clauses) if len(clauses) > 1 else clauses[0]
 
 
-def _scored(obj: Any, score: float) -> ScoredChunk:
+def _measured(value: float | None) -> float:
+    """A distance or score the query asked for (``MetadataQuery``); Weaviate sends both."""
+    if value is None:
+        raise UpstreamUnavailableError("Weaviate returned a hit without its score")
+    return float(value)
+
+
+def _scored(obj: Object[ChunkProperties, None], score: float) -> ScoredChunk:
     p = obj.properties
     return ScoredChunk(
         id=p["chunk_id"],

@@ -2,45 +2,58 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from agents.events import Event
+
+if TYPE_CHECKING:
+    from ray.util.metrics import Counter, Gauge, Histogram
 
 log = structlog.get_logger(__name__)
 
 _BOUNDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
 
+@dataclass(frozen=True)
+class _ShardMetrics:
+    turns: Counter
+    latency: Histogram
+    ttft: Histogram
+    tokens: Counter
+    live: Gauge
+
+
 @cache
-def _metrics() -> dict[str, Any]:
+def _metrics() -> _ShardMetrics:
     from ray.util import metrics
 
-    return {
-        "turns": metrics.Counter(
+    return _ShardMetrics(
+        turns=metrics.Counter(
             "chorus_turns_total", "Chat turns by final status.", ("shard", "status")
         ),
-        "latency": metrics.Histogram(
+        latency=metrics.Histogram(
             "chorus_turn_seconds",
             "Engine time of a turn, first request to last token.",
             _BOUNDS,
             ("shard",),
         ),
-        "ttft": metrics.Histogram(
+        ttft=metrics.Histogram(
             "chorus_turn_time_to_first_token_seconds",
             "Time to the answer's first token.",
             _BOUNDS,
             ("shard",),
         ),
-        "tokens": metrics.Counter(
+        tokens=metrics.Counter(
             "chorus_turn_tokens_total", "Tokens of chat turns.", ("shard", "kind")
         ),
-        "live": metrics.Gauge(
+        live=metrics.Gauge(
             "chorus_active_sessions", "Conversations held in memory by a shard.", ("shard",)
         ),
-    }
+    )
 
 
 def observe(shard: str, event: Event) -> None:
@@ -55,18 +68,18 @@ def _observe(shard: str, event: Event) -> None:
     m = _metrics()
     tags = {"shard": shard}
     if event.type == "usage":
-        m["latency"].observe(event.latency_ms / 1000, tags)
+        m.latency.observe(event.latency_ms / 1000, tags)
         if event.time_to_first_token_ms is not None:
-            m["ttft"].observe(event.time_to_first_token_ms / 1000, tags)
+            m.ttft.observe(event.time_to_first_token_ms / 1000, tags)
         for kind, value in (
             ("prompt", event.prompt_tokens),
             ("completion", event.completion_tokens),
         ):
             if value > 0:  # Ray counters refuse 0
-                m["tokens"].inc(value, {**tags, "kind": kind})
+                m.tokens.inc(value, {**tags, "kind": kind})
     elif event.type == "message_end":
-        m["turns"].inc(1, {**tags, "status": event.status})
+        m.turns.inc(1, {**tags, "status": event.status})
 
 
 def set_live(shard: str, count: int) -> None:
-    _metrics()["live"].set(count, {"shard": shard})
+    _metrics().live.set(count, {"shard": shard})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Unpack
 
 import structlog
 from ray.actor import ActorHandle
@@ -15,9 +15,10 @@ from agents.apps.spec import AppSpec
 from agents.errors import UpstreamUnavailableError
 from agents.events import ConversationStarted, ErrorEvent, Event
 from agents.ids import new_id
+from cluster.actor_calls import call_actor, stream_actor
 from cluster.engines.handle_engine import call
 from cluster.sessions.rendezvous import owner
-from cluster.sessions.session_shard import NAMESPACE, SessionShard
+from cluster.sessions.session_shard import NAMESPACE, SessionShard, StartOptions
 from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
@@ -36,28 +37,43 @@ class SessionRouter:
     def __init__(self, settings: ChorusSettings, app_name: str) -> None:
         self.names = shard_names(settings.session_shards)
         self._args = (settings, app_name)
-        self._handles: dict[str, ActorHandle] = {}
+        self._handles: dict[str, ActorHandle[SessionShard]] = {}
 
-    def shard(self, conversation_id: str) -> ActorHandle:
+    def shard(self, conversation_id: str) -> ActorHandle[SessionShard]:
         name = owner(conversation_id, self.names)
         if name not in self._handles:
+            # @ray.remote makes SessionShard an ActorClass; mypy keeps the plain class.
             self._handles[name] = SessionShard.options(  # type: ignore[attr-defined]
                 name=name, namespace=NAMESPACE, get_if_exists=True, lifetime="detached"
             ).remote(name, *self._args)
         return self._handles[name]
 
     async def start(
-        self, workspace_id: str, app_id: str, conversation_id: str, **kw: Any
+        self,
+        workspace_id: str,
+        app_id: str,
+        conversation_id: str,
+        **options: Unpack[StartOptions],
     ) -> ConversationStarted:
         return await call(
-            self.shard(conversation_id).start_conversation.remote(
-                workspace_id, app_id, conversation_id=conversation_id, **kw
+            call_actor(
+                self.shard(conversation_id),
+                SessionShard.start_conversation,
+                workspace_id,
+                app_id,
+                conversation_id=conversation_id,
+                **options,
             )
         )
 
     async def resume(self, workspace_id: str, conversation_id: str) -> ConversationStarted:
         return await call(
-            self.shard(conversation_id).resume_conversation.remote(workspace_id, conversation_id)
+            call_actor(
+                self.shard(conversation_id),
+                SessionShard.resume_conversation,
+                workspace_id,
+                conversation_id,
+            )
         )
 
     async def send(
@@ -75,10 +91,14 @@ class SessionRouter:
         attempt = 0
         while True:
             attempt += 1
-            refs = (
-                self.shard(conversation_id)
-                .send_message.options(num_returns="streaming")
-                .remote(workspace_id, conversation_id, text, draft, turn_id)
+            refs = stream_actor(
+                self.shard(conversation_id),
+                SessionShard.send_message,
+                workspace_id,
+                conversation_id,
+                text,
+                draft,
+                turn_id,
             )
             started = False
             try:
@@ -107,12 +127,14 @@ class SessionRouter:
 
     async def stop(self, conversation_id: str) -> bool:
         try:
-            return bool(await self.shard(conversation_id).stop_turn.remote(conversation_id))
+            shard = self.shard(conversation_id)
+            return bool(await call_actor(shard, SessionShard.stop_turn, conversation_id))
         except RayError as exc:
             raise UpstreamUnavailableError("the session is restarting", retry_after=2.0) from exc
 
     async def forget(self, conversation_id: str) -> None:
         try:
-            await self.shard(conversation_id).forget_conversation.remote(conversation_id)
+            shard = self.shard(conversation_id)
+            await call_actor(shard, SessionShard.forget_conversation, conversation_id)
         except RayError:
             pass  # a restarting shard has nothing cached

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TypedDict, Unpack
 
 import ray
 import structlog
 
 from agents.apps.spec import AppSpec
+from agents.conversation.records import EarlierMessage
 from agents.conversation.service import SessionHost
 from agents.events import ConversationStarted, Event
 from cluster.log_config import configure_logging
@@ -25,7 +26,27 @@ log = structlog.get_logger(__name__)
 NAMESPACE = "chorus"
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=100_000)
+class StartOptions(TypedDict, total=False):
+    """How a conversation starts, besides its id (see :meth:`SessionHost.start`)."""
+
+    inputs: dict[str, str]
+    user_id: str | None
+    draft: AppSpec | None
+    history: list[EarlierMessage]
+
+
+class ShardInfo(TypedDict):
+    """What :meth:`SessionShard.info` reports (tests and operators)."""
+
+    name: str
+    pid: int
+    live: int
+
+
+# Ray's overloads of ray.remote(...) list task options only; max_concurrency is an actor's.
+@ray.remote(  # type: ignore[call-overload]
+    num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=100_000
+)
 class SessionShard(SessionHost):
     def __init__(self, name: str, settings: ChorusSettings, app_name: str) -> None:
         from cluster.runtime import build_services
@@ -49,10 +70,14 @@ class SessionShard(SessionHost):
         await self.services.start()
 
     async def start_conversation(
-        self, workspace_id: str, app_id: str, **kw: Any
+        self,
+        workspace_id: str,
+        app_id: str,
+        conversation_id: str,
+        **options: Unpack[StartOptions],
     ) -> ConversationStarted:
         await self._open()
-        started = await self.start(workspace_id, app_id, **kw)
+        started = await self.start(workspace_id, app_id, conversation_id=conversation_id, **options)
         session_metrics.set_live(self.name, self.live_count())
         return started
 
@@ -82,5 +107,5 @@ class SessionShard(SessionHost):
     def forget_conversation(self, conversation_id: str) -> None:
         self.forget(conversation_id)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> ShardInfo:
         return {"name": self.name, "pid": os.getpid(), "live": self.live_count()}
