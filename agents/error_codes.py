@@ -165,6 +165,9 @@ INVALID_FRAME = ErrorCode(
 NO_TURN_RUNNING = ErrorCode(
     "no_turn_running", _AREA, None, "`stop` arrived while no answer was streaming."
 )
+UNKNOWN_FRAME = ErrorCode(
+    "unknown_frame", _AREA, None, "A frame's `type` is not one the protocol knows."
+)
 NO_CONVERSATION = ErrorCode(
     "no_conversation", _AREA, None, "A `message` arrived before a `start` or `resume` frame."
 )

@@ -2,7 +2,8 @@
 
 Every error a user can see is a :class:`ChorusError` with a stable ``code``, a
 safe ``message``, an HTTP ``status_code`` and structured ``details``. Third-party
-exceptions are translated once, at the edge, with ``raise ... from exc``.
+exceptions are translated once, at the edge, with ``raise ... from exc``. Codes are
+the constants of :mod:`agents.error_codes` (the catalogue; ``docs/errors.md``).
 
 ::
 
@@ -10,13 +11,17 @@ exceptions are translated once, at the edge, with ``raise ... from exc``.
     ├── InvalidInputError            400 invalid_request
     │   └── ContextWindowExceededError   400 context_length_exceeded
     ├── UnauthorizedError            401 unauthorized
-    ├── NotFoundError                404 not_found
+    ├── NotFoundError                404 not_found (and each feature's *_not_found)
     │   └── ModelNotFoundError           404 model_not_found
     ├── RateLimitedError             429 rate_limited
     ├── UpstreamError                502 upstream_error
-    ├── UpstreamUnavailableError     503 engine_unavailable  (carries retry_after)
+    ├── UpstreamUnavailableError     503 engine_unavailable (carries retry_after); by
+    │   │                                cause: store_unavailable, session_unavailable,
+    │   │                                sandbox_unavailable, crew_llm_unavailable
+    │   └── IndexUnavailableError        503 index_unavailable (agents/knowledge/index.py)
     └── TimeoutError                 504 timeout
 
+Packages add their subtrees in their own ``errors.py`` (workflows, the sandbox, tools).
 The classes pickle by value so they cross Ray actor boundaries unchanged.
 """
 
@@ -24,11 +29,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from agents import error_codes
+
 
 class ChorusError(Exception):
     """Root of every user-facing error."""
 
-    code: ClassVar[str] = "internal_error"
+    code: ClassVar[str] = error_codes.INTERNAL_ERROR
     status_code: ClassVar[int] = 500
     #: OpenAI's error ``type`` for this class of error.
     error_type: ClassVar[str] = "server_error"
@@ -77,7 +84,7 @@ def _rebuild(cls: type[ChorusError], message: str, state: dict[str, Any]) -> Cho
 class InvalidInputError(ChorusError):
     """The request is malformed or breaks a rule; ``param`` names the field."""
 
-    code = "invalid_request"
+    code = error_codes.INVALID_REQUEST
     status_code = 400
     error_type = "invalid_request_error"
 
@@ -85,27 +92,27 @@ class InvalidInputError(ChorusError):
 class ContextWindowExceededError(InvalidInputError):
     """The prompt does not fit in the model's context window."""
 
-    code = "context_length_exceeded"
+    code = error_codes.CONTEXT_LENGTH_EXCEEDED
 
 
 class UnauthorizedError(ChorusError):
-    code = "unauthorized"
+    code = error_codes.UNAUTHORIZED
     status_code = 401
     error_type = "authentication_error"
 
 
 class NotFoundError(ChorusError):
-    code = "not_found"
+    code = error_codes.NOT_FOUND
     status_code = 404
     error_type = "invalid_request_error"
 
 
 class ModelNotFoundError(NotFoundError):
-    code = "model_not_found"
+    code = error_codes.MODEL_NOT_FOUND
 
 
 class RateLimitedError(ChorusError):
-    code = "rate_limited"
+    code = error_codes.RATE_LIMITED
     status_code = 429
     error_type = "rate_limit_error"
 
@@ -113,14 +120,14 @@ class RateLimitedError(ChorusError):
 class UpstreamError(ChorusError):
     """An engine or backing service answered with something we cannot use."""
 
-    code = "upstream_error"
+    code = error_codes.UPSTREAM_ERROR
     status_code = 502
 
 
 class UpstreamUnavailableError(ChorusError):
     """An engine or backing service is down or restarting; retry later."""
 
-    code = "engine_unavailable"
+    code = error_codes.ENGINE_UNAVAILABLE
     status_code = 503
 
     def __init__(self, message: str, *, retry_after: float = 5.0, **kwargs: Any) -> None:
@@ -130,5 +137,5 @@ class UpstreamUnavailableError(ChorusError):
 
 
 class TimeoutError(ChorusError):  # noqa: A001 - the tree's name for it
-    code = "timeout"
+    code = error_codes.TIMEOUT
     status_code = 504

@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from agents import tool_calls
+from agents import error_codes, tool_calls
 from agents.engine import (
     ChatMessage,
     ChatRequest,
@@ -225,14 +225,14 @@ class Planner:
         try:
             call.arguments = json.loads(call.raw_arguments or "{}", strict=False)
         except ValueError as exc:
-            call.error = {"code": "tool_arguments_invalid",
+            call.error = {"code": error_codes.TOOL_ARGUMENTS_INVALID,
                           "message": f"the arguments are not JSON: {exc}"}  # fmt: skip
             return
         tool = self._by_name().get(call.name)
         if tool is None:
             known = ", ".join(sorted(self._by_name())) or "none"
             message = f"there is no tool {call.name!r}; the tools are: {known}"
-            call.error = {"code": "tool_not_found", "message": message}
+            call.error = {"code": error_codes.TOOL_NOT_FOUND, "message": message}
             return
         key = call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
         if key in self._seen:
@@ -242,7 +242,7 @@ class Planner:
         try:
             if not isinstance(call.arguments, dict):
                 raise ChorusError(
-                    "the arguments must be a JSON object", code="tool_arguments_invalid"
+                    "the arguments must be a JSON object", code=error_codes.TOOL_ARGUMENTS_INVALID
                 )
             call.result = _jsonable(await tool.call(call.arguments))
             self._seen[key] = call.result
@@ -250,7 +250,10 @@ class Planner:
             call.error = {"code": exc.code, "message": exc.message}
         except Exception as exc:  # noqa: BLE001 - a tool bug is a result, not a crashed turn
             log.exception("planner_tool_crashed", tool=call.name)
-            call.error = {"code": "tool_failed", "message": f"{type(exc).__name__}: {exc}"}
+            call.error = {
+                "code": error_codes.TOOL_FAILED,
+                "message": f"{type(exc).__name__}: {exc}",
+            }
         finally:
             call.elapsed_ms = (time.perf_counter() - started) * 1000
 

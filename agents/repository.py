@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
+from agents import error_codes
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import utcnow
 
@@ -92,7 +93,7 @@ class RecordKind:
 
 
 #: Runs of every feature are "run ... not found" (code ``run_not_found``).
-RUN = RecordKind("run", "run_not_found", "run_id")
+RUN = RecordKind("run", error_codes.RUN_NOT_FOUND, "run_id")
 
 
 class InMemoryRepository(Generic[RecordT]):

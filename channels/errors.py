@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from agents import error_codes
 from agents.errors import ChorusError, InvalidInputError, UpstreamUnavailableError
 
 log = structlog.get_logger(__name__)
@@ -58,5 +59,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path, error=repr(exc))
         return error_response(
-            ChorusError("internal error; the server log has the details", code="internal_error")
+            ChorusError(
+                "internal error; the server log has the details", code=error_codes.INTERNAL_ERROR
+            )
         )

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
+from agents import error_codes
 from agents.engine import ChatCompletion, ChatRequest, ModelCard, Usage
 from agents.errors import (
     ChorusError,
@@ -64,7 +65,8 @@ async def parse_body(request: Request, model: type[M], limit: int) -> M:
     raw = await request.body()
     if len(raw) > limit:
         raise InvalidInputError(
-            f"request body is {len(raw)} bytes; the limit is {limit}", code="request_too_large"
+            f"request body is {len(raw)} bytes; the limit is {limit}",
+            code=error_codes.REQUEST_TOO_LARGE,
         )
     try:
         data = json.loads(raw)

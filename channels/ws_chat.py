@@ -17,6 +17,7 @@ import structlog
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
 
+from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.errors import ChorusError
 from agents.events import ErrorEvent, Event
@@ -125,17 +126,19 @@ class WsChatSession:
 
     async def handle(self, raw: str) -> None:
         if len(raw) > self.max_message_chars * 2 + 4096:
-            await self.error("message_too_large", f"frame over {self.max_message_chars} characters")
+            await self.error(
+                error_codes.MESSAGE_TOO_LARGE, f"frame over {self.max_message_chars} characters"
+            )
             return
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            await self.error("invalid_json", f"the frame is not valid JSON: {exc.msg}")
+            await self.error(error_codes.INVALID_JSON, f"the frame is not valid JSON: {exc.msg}")
             return
         if not isinstance(data, dict) or data.get("type") not in KNOWN_FRAMES:
             kind = data.get("type") if isinstance(data, dict) else None
             await self.error(
-                "unknown_frame",
+                error_codes.UNKNOWN_FRAME,
                 f"unknown frame type {kind!r}; expected one of {sorted(KNOWN_FRAMES)}",
             )
             return
@@ -144,7 +147,7 @@ class WsChatSession:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"][1:]) or "frame"
-            await self.error("invalid_frame", f"invalid field '{field}': {first['msg']}")
+            await self.error(error_codes.INVALID_FRAME, f"invalid field '{field}': {first['msg']}")
             return
         try:
             await self.dispatch(frame)
@@ -175,18 +178,20 @@ class WsChatSession:
         elif isinstance(frame, StopFrame):
             stopping = frame.conversation_id or self.current
             if stopping is None or not await self.router.stop(stopping):
-                await self.error("no_turn_running", "there is no answer streaming to stop")
+                await self.error(
+                    error_codes.NO_TURN_RUNNING, "there is no answer streaming to stop"
+                )
         elif isinstance(frame, MessageFrame):
             await self.message(frame)
 
     async def message(self, frame: MessageFrame) -> None:
         conversation_id = frame.conversation_id or self.current
         if conversation_id is None:
-            await self.error("no_conversation", "send a 'start' or 'resume' frame first")
+            await self.error(error_codes.NO_CONVERSATION, "send a 'start' or 'resume' frame first")
             return
         if len(frame.content) > self.max_message_chars:
             await self.error(
-                "message_too_large",
+                error_codes.MESSAGE_TOO_LARGE,
                 f"the message has {len(frame.content)} characters; the limit is "
                 f"{self.max_message_chars}",
                 conversation_id,
@@ -195,7 +200,7 @@ class WsChatSession:
         running = self.turns.get(conversation_id)
         if running is not None and not running.done():
             await self.error(
-                "turn_in_progress",
+                error_codes.TURN_IN_PROGRESS,
                 "an answer is still streaming; stop it or wait for message_end",
                 conversation_id,
             )

@@ -1,4 +1,4 @@
-"""Typed calls to the methods of Ray actors.
+"""Typed calls to the methods of Ray actors, and what a failed Ray call becomes.
 
 Ray types an actor handle's methods only through ``@ray.method`` (positional
 arguments, no streaming), and ``ActorHandle.__getattr__`` is typed as returning
@@ -16,9 +16,15 @@ from typing import Concatenate, ParamSpec, TypeVar, overload
 
 from ray import ObjectRef
 from ray.actor import ActorHandle
+from ray.exceptions import RayError, RayTaskError
+from ray.serve.exceptions import RayServeException
+
+from agents.error_codes import ErrorCode
+from agents.errors import ChorusError, UpstreamUnavailableError
 
 A = TypeVar("A")
 R = TypeVar("R")
+T = TypeVar("T")
 P = ParamSpec("P")
 
 
@@ -66,3 +72,24 @@ def stream_actor(
     remote = getattr(handle, method.__name__).options(num_returns="streaming")
     refs: AsyncIterator[ObjectRef[R]] = remote.remote(*args, **kwargs)
     return refs
+
+
+async def settle(awaitable: Awaitable[T], *, what: str, code: ErrorCode) -> T:
+    """Await a Ray call (an actor's or a Serve replica's). A ChorusError raised remotely
+    comes back as itself; a replica or actor that died or cannot be reached becomes a
+    503 with ``code``, saying ``what`` failed (e.g. "a model replica", "the session")."""
+    try:
+        return await awaitable
+    except RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, ChorusError):
+            raise cause from None
+        raise UpstreamUnavailableError(
+            f"{what} failed; retry shortly", code=code, retry_after=5.0
+        ) from exc
+    except ChorusError:
+        raise
+    except (RayError, RayServeException) as exc:
+        raise UpstreamUnavailableError(
+            f"{what} is unavailable; retry shortly", code=code, retry_after=5.0
+        ) from exc

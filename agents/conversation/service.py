@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 import structlog
 
+from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
 from agents.conversation.records import ConversationRecord, EarlierMessage, MessageRecord
@@ -98,7 +99,10 @@ class SessionHost:
         if message.status != "pending":
             return message
         message.status = "failed"
-        message.error = {"code": "interrupted", "message": "the session restarted mid-answer"}
+        message.error = {
+            "code": error_codes.INTERRUPTED,
+            "message": "the session restarted mid-answer",
+        }
         await self.store.update_message(message)
         log.info("message_settled", conversation_id=message.conversation_id, id=message.id)
         return message
@@ -122,7 +126,7 @@ class SessionHost:
         if draft is None and app.published_version is None:
             raise InvalidInputError(
                 f"app '{app_id}' has no published version; publish it or use debug chat",
-                code="app_not_published",
+                code=error_codes.APP_NOT_PUBLISHED,
             )
         spec = draft or (await self.store.get_version(workspace_id, app_id)).spec
         spec.render_system_prompt(inputs)  # refuses missing required variables now
@@ -191,7 +195,7 @@ class SessionHost:
         if turn_id is not None and any(m.turn_id == turn_id for m in state.messages):
             yield ErrorEvent(
                 conversation_id=conversation_id,
-                code="session_interrupted",
+                code=error_codes.SESSION_INTERRUPTED,
                 message="the session restarted while this message was being answered; "
                 "send it again",
             )
@@ -199,7 +203,7 @@ class SessionHost:
         if state.busy:
             yield ErrorEvent(
                 conversation_id=conversation_id,
-                code="turn_in_progress",
+                code=error_codes.TURN_IN_PROGRESS,
                 message="an answer is still streaming; stop it or wait for message_end",
             )
             return

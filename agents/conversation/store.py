@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.conversation.records import (
     AppRecord,
@@ -80,7 +81,7 @@ class InMemoryConversationStore:
     def _app(self, workspace_id: str, app_id: str) -> AppRecord:
         app = self.apps.get(app_id)
         if app is None or app.workspace_id != workspace_id:
-            raise NotFoundError(f"app '{app_id}' not found", code="app_not_found")
+            raise NotFoundError(f"app '{app_id}' not found", code=error_codes.APP_NOT_FOUND)
         return app
 
     async def get_app(self, workspace_id: str, app_id: str) -> AppRecord:
@@ -119,7 +120,7 @@ class InMemoryConversationStore:
         if record is None:
             raise NotFoundError(
                 f"app '{app_id}' has no published version {wanted or ''}".strip(),
-                code="version_not_found",
+                code=error_codes.VERSION_NOT_FOUND,
             )
         return record.model_copy(deep=True)
 
@@ -135,7 +136,8 @@ class InMemoryConversationStore:
         conv = self.conversations.get(conversation_id)
         if conv is None or conv.workspace_id != workspace_id or conv.deleted:
             raise NotFoundError(
-                f"conversation '{conversation_id}' not found", code="conversation_not_found"
+                f"conversation '{conversation_id}' not found",
+                code=error_codes.CONVERSATION_NOT_FOUND,
             )
         return conv
 
@@ -172,7 +174,7 @@ class InMemoryConversationStore:
         if any(m.seq == record.seq for m in messages):
             raise InvalidInputError(
                 f"message seq {record.seq} already exists in '{record.conversation_id}'",
-                code="duplicate_message",
+                code=error_codes.DUPLICATE_MESSAGE,
             )
         messages.append(record.model_copy(deep=True))
         conv.updated_at = utcnow()
@@ -185,7 +187,7 @@ class InMemoryConversationStore:
             if m.id == record.id:
                 messages[i] = record.model_copy(deep=True)
                 return record
-        raise NotFoundError(f"message '{record.id}' not found", code="message_not_found")
+        raise NotFoundError(f"message '{record.id}' not found", code=error_codes.MESSAGE_NOT_FOUND)
 
     async def list_messages(self, workspace_id: str, conversation_id: str) -> list[MessageRecord]:
         self._conversation(workspace_id, conversation_id)

@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 import structlog
 
+from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
 from agents.conversation.answer_source import AnswerPiece, planned_answer, streamed_answer
@@ -374,7 +375,7 @@ class TurnRunner:
         if self.retriever is None:
             raise ChorusError(
                 "this app uses knowledge bases, but knowledge is not available here",
-                code="knowledge_unavailable",
+                code=error_codes.KNOWLEDGE_UNAVAILABLE,
             )
         r = state.spec.retrieval
         options = SearchOptions(

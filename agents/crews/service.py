@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from agents import error_codes
 from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.spec import CrewSpec
 from agents.crews.store import CrewStoreProtocol
@@ -111,7 +112,7 @@ class CrewService:
                 except NotFoundError as exc:
                     raise InvalidInputError(
                         f"agent '{agent.id}' uses the unknown tool '{name}'",
-                        code="tool_not_found",
+                        code=error_codes.TOOL_NOT_FOUND,
                         param=f"agents.{i}.tools.{j}",
                         details={"tools": registry.names()},
                     ) from exc
@@ -191,7 +192,7 @@ class CrewService:
                 yield event
         finally:
             if not finished:
-                run.status, run.error_code = "failed", "run_stopped"
+                run.status, run.error_code = "failed", error_codes.RUN_STOPPED
                 run.error, run.finished_at = "the run was stopped before it finished", utcnow()
                 await self._save(run)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents import error_codes
 from agents.crews.service import CrewService
 from agents.crews.spec import CrewSpec
 from agents.errors import ChorusError
@@ -41,7 +42,7 @@ class CrewSkill(BaseTool):
             error = result.get("error") or {}
             raise ChorusError(
                 error.get("message") or "the crew failed",
-                code=error.get("code") or "crew_failed",
+                code=error.get("code") or error_codes.CREW_FAILED,
                 details={"crew_id": self.crew_id, "run_id": result.get("run_id")},
             )
         return {

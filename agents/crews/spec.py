@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from agents import error_codes
 from agents.errors import InvalidInputError
 
 #: The placeholders CrewAI fills at kickoff (the same pattern CrewAI interpolates).
@@ -231,7 +232,7 @@ def spec_error(exc: ValidationError) -> InvalidInputError:
         reason = first["msg"]
     return InvalidInputError(
         f"invalid crew spec at '{path}': {reason}",
-        code="crew_spec_invalid",
+        code=error_codes.CREW_SPEC_INVALID,
         param=path,
         details={
             "errors": [

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from agents import error_codes
 from agents.crews.records import CrewRecord, CrewRunRecord
 from agents.repository import InMemoryRunRepository, RecordKind
 
-CREW = RecordKind("crew", "crew_not_found", "crew_id")
+CREW = RecordKind("crew", error_codes.CREW_NOT_FOUND, "crew_id")
 
 
 @runtime_checkable

@@ -12,7 +12,16 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents import error_codes
+from agents.errors import UpstreamUnavailableError
+
 SearchMode = Literal["vector", "keyword", "hybrid"]
+
+
+class IndexUnavailableError(UpstreamUnavailableError):
+    """The index failed or cannot be reached (any implementation raises this)."""
+
+    code = error_codes.INDEX_UNAVAILABLE
 
 
 class IndexedChunk(BaseModel):

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import structlog
 
+from agents import error_codes
 from agents.errors import ChorusError
 from agents.knowledge import chunking
 from agents.knowledge.crawl import same_site_links
@@ -138,7 +139,7 @@ class Ingestor:
         if len(data) > self.max_bytes:
             return await self._fail(
                 doc,
-                "too_large",
+                error_codes.TOO_LARGE,
                 f"the file is {len(data) / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB",
             )
         checksum = hashlib.sha256(data).hexdigest()

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from agents import error_codes
 from agents.errors import InvalidInputError
 
 SUPPORTED = {
@@ -30,7 +31,7 @@ for _ext, _mime in SUPPORTED.items():
 class DocumentError(InvalidInputError):
     """A document that cannot be turned into text."""
 
-    code = "document_unreadable"
+    code = error_codes.DOCUMENT_UNREADABLE
 
 
 @dataclass
@@ -51,14 +52,14 @@ def detect_kind(filename: str, content_type: str = "") -> str:
     supported = ", ".join(sorted({e.lstrip(".") for e in SUPPORTED}))
     raise DocumentError(
         f"unsupported file type {ext or mime or 'unknown'!r}; supported: {supported}",
-        code="unsupported_type",
+        code=error_codes.UNSUPPORTED_TYPE,
     )
 
 
 def parse(data: bytes, filename: str, content_type: str = "") -> ParsedDocument:
     kind = detect_kind(filename, content_type)
     if not data.strip():
-        raise DocumentError(f"{filename} is empty", code="empty_document")
+        raise DocumentError(f"{filename} is empty", code=error_codes.EMPTY_DOCUMENT)
     if kind == ".pdf":
         doc = _pdf(data, filename)
     elif kind == ".docx":
@@ -69,7 +70,7 @@ def parse(data: bytes, filename: str, content_type: str = "") -> ParsedDocument:
         doc = ParsedDocument(text=_decode(data, filename))
     doc.text = doc.text.strip()
     if not doc.text:
-        raise DocumentError(f"{filename} contains no text", code="empty_document")
+        raise DocumentError(f"{filename} contains no text", code=error_codes.EMPTY_DOCUMENT)
     doc.title = doc.title or PurePath(filename).stem
     return doc
 
@@ -99,7 +100,8 @@ def _pdf(data: bytes, filename: str) -> ParsedDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise DocumentError(
-                f"{filename} is encrypted; upload a copy without a password", code="encrypted"
+                f"{filename} is encrypted; upload a copy without a password",
+                code=error_codes.ENCRYPTED,
             )
         pages = [page.extract_text() or "" for page in reader.pages]
     except DocumentError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
+from agents import error_codes
 from agents.errors import InvalidInputError
 from agents.ids import new_id
 from agents.knowledge.index import KnowledgeIndexProtocol, SearchOptions
@@ -91,7 +92,7 @@ class KnowledgeService:
         if len(data) > self.max_upload_bytes:
             limit = self.max_upload_bytes / 1e6
             reason = (
-                "too_large",
+                error_codes.TOO_LARGE,
                 f"the file is {len(data) / 1e6:.1f} MB; the limit is {limit:.0f} MB",
             )
         else:

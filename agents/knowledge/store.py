@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from agents import error_codes
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import utcnow
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
@@ -42,7 +43,9 @@ class InMemoryKnowledgeStore:
     def _kb(self, workspace_id: str, kb_id: str) -> KnowledgeBaseRecord:
         kb = self.kbs.get(kb_id)
         if kb is None or kb.workspace_id != workspace_id:
-            raise NotFoundError(f"knowledge base '{kb_id}' not found", code="kb_not_found")
+            raise NotFoundError(
+                f"knowledge base '{kb_id}' not found", code=error_codes.KB_NOT_FOUND
+            )
         return kb
 
     async def create_kb(self, record: KnowledgeBaseRecord) -> KnowledgeBaseRecord:
@@ -81,7 +84,9 @@ class InMemoryKnowledgeStore:
         self._kb(workspace_id, kb_id)
         doc = self.documents.get(document_id)
         if doc is None or doc.kb_id != kb_id:
-            raise NotFoundError(f"document '{document_id}' not found", code="document_not_found")
+            raise NotFoundError(
+                f"document '{document_id}' not found", code=error_codes.DOCUMENT_NOT_FOUND
+            )
         return doc
 
     async def get_document(self, workspace_id: str, kb_id: str, document_id: str) -> DocumentRecord:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from agents import error_codes
 from agents.errors import ChorusError, InvalidInputError
 
 LimitName = Literal["cpu", "memory", "wall_time", "output", "processes", "file_size"]
@@ -25,19 +26,19 @@ LimitName = Literal["cpu", "memory", "wall_time", "output", "processes", "file_s
 class CodeExecutionError(InvalidInputError):
     """The user's code raised, failed to compile, or exited without returning."""
 
-    code = "code_error"
+    code = error_codes.CODE_ERROR
 
 
 class CodeResultError(InvalidInputError):
     """``main`` is missing, or what it returned is not a JSON object."""
 
-    code = "code_result_invalid"
+    code = error_codes.CODE_RESULT_INVALID
 
 
 class SandboxLimitError(InvalidInputError):
     """The code hit one of its :class:`SandboxLimits`; ``details["limit"]`` says which."""
 
-    code = "code_limit_exceeded"
+    code = error_codes.CODE_LIMIT_EXCEEDED
 
     def __init__(self, message: str, *, limit: LimitName, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -48,5 +49,5 @@ class SandboxLimitError(InvalidInputError):
 class SandboxUnavailableError(ChorusError):
     """This host cannot isolate user code, and running it unisolated was not allowed."""
 
-    code = "sandbox_unavailable"
+    code = error_codes.SANDBOX_UNAVAILABLE
     status_code = 503

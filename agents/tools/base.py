@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 
+from agents import error_codes
 from agents.errors import ChorusError, InvalidInputError
 from agents.errors import TimeoutError as ChorusTimeout
 
@@ -28,12 +29,12 @@ def derived_name(prefix: str, display_name: str, record_id: str) -> str:
 class ToolError(ChorusError):
     """A tool failed while running (its own fault or its upstream's)."""
 
-    code = "tool_failed"
+    code = error_codes.TOOL_FAILED
     status_code = 502
 
 
 class ToolArgumentsError(InvalidInputError):
-    code = "tool_arguments_invalid"
+    code = error_codes.TOOL_ARGUMENTS_INVALID
 
 
 class BaseTool(ABC):

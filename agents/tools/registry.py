@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from agents import error_codes
 from agents.errors import InvalidInputError, NotFoundError
 from agents.tools.base import NAME, BaseTool
 
@@ -40,7 +41,7 @@ class ToolRegistry:
         tool = self._tools.get(name)
         if tool is None:
             raise NotFoundError(
-                f"no tool named {name!r}", code="tool_not_found", details={"tool": name}
+                f"no tool named {name!r}", code=error_codes.TOOL_NOT_FOUND, details={"tool": name}
             )
         return tool
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import structlog
 from cryptography.fernet import Fernet, InvalidToken
 
+from agents import error_codes
 from agents.errors import ChorusError
 
 log = structlog.get_logger(__name__)
@@ -22,14 +23,14 @@ KEY_FILE = "secret.key"
 class SecretBoxError(ChorusError):
     """The key is missing or malformed."""
 
-    code = "secret_key_invalid"
+    code = error_codes.SECRET_KEY_INVALID
     status_code = 500
 
 
 class SecretDecryptError(SecretBoxError):
     """A stored secret does not open with this key (a different or replaced key)."""
 
-    code = "secret_undecryptable"
+    code = error_codes.SECRET_UNDECRYPTABLE
 
 
 class SecretBox:

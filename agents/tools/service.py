@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from agents import error_codes
 from agents.errors import InvalidInputError
 from agents.outbound import HttpClientProtocol
 from agents.tools.base import BaseTool
@@ -95,7 +96,7 @@ class ToolService:
         if not tools:
             raise InvalidInputError(
                 "no operation of the OpenAPI document could be imported",
-                code="openapi_no_tools",
+                code=error_codes.OPENAPI_NO_TOOLS,
                 details={"report": report.model_dump(mode="json")},
             )
         record = ToolProviderRecord(
@@ -127,7 +128,7 @@ class ToolService:
         if result.status_code >= 400:
             raise InvalidInputError(
                 f"fetching the OpenAPI document answered HTTP {result.status_code}",
-                code="openapi_fetch_failed",
+                code=error_codes.OPENAPI_FETCH_FAILED,
                 param="url",
             )
         final_url = str(getattr(result, "url", "") or url)

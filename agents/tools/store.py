@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from agents import error_codes
 from agents.repository import InMemoryRepository, RecordKind
 from agents.tools.records import ToolProviderRecord
 
-TOOL_PROVIDER = RecordKind("tool provider", "tool_provider_not_found", "provider_id")
+TOOL_PROVIDER = RecordKind("tool provider", error_codes.TOOL_PROVIDER_NOT_FOUND, "provider_id")
 
 
 @runtime_checkable

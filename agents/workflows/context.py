@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agents import error_codes
 from agents.engine import EngineProtocol
 from agents.errors import ChorusError
 from agents.knowledge.retriever import RetrieverProtocol
@@ -31,7 +32,7 @@ class ToolLookupProtocol(Protocol):
 
 
 class ServiceMissingError(ChorusError):
-    code = "service_unavailable"
+    code = error_codes.SERVICE_UNAVAILABLE
     status_code = 503
 
 

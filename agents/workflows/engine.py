@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from agents import error_codes
 from agents.errors import ChorusError
 from agents.events import (
     Delta,
@@ -202,7 +203,7 @@ class _Run:
                 raise
             except Exception as exc:  # noqa: BLE001 - a node bug becomes a node failure
                 log.exception("workflow_node_crashed", node_id=node.id, node_type=node.type)
-                error = NodeError(f"{type(exc).__name__}: {exc}", code="node_crashed")
+                error = NodeError(f"{type(exc).__name__}: {exc}", code=error_codes.NODE_CRASHED)
             if attempts < data.retry.max_attempts and data.retry.interval_s:
                 await asyncio.sleep(data.retry.interval_s)
         status = "succeeded"
@@ -351,7 +352,9 @@ class WorkflowEngine:
                 yield event
         else:
             log.error("workflow_engine_failed", error=repr(outcome))
-            error = NodeError(f"the workflow engine failed: {outcome!r}", code="internal_error")
+            error = NodeError(
+                f"the workflow engine failed: {outcome!r}", code=error_codes.INTERNAL_ERROR
+            )
             async for event in self._finish(run, started, error, None):
                 yield event
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents import error_codes
 from agents.errors import ChorusError, InvalidInputError
 
 
 class WorkflowValidationError(InvalidInputError):
-    code = "workflow_invalid"
+    code = error_codes.WORKFLOW_INVALID
 
     def __init__(self, problems: list[dict[str, Any]]) -> None:
         first = problems[0] if problems else {"message": "invalid workflow"}
@@ -42,17 +43,17 @@ class WorkflowValidationError(InvalidInputError):
 
 
 class WorkflowInputError(InvalidInputError):
-    code = "workflow_input_invalid"
+    code = error_codes.WORKFLOW_INPUT_INVALID
 
 
 class NodeError(ChorusError):
-    code = "node_failed"
+    code = error_codes.NODE_FAILED
     status_code = 422
     error_type = "invalid_request_error"
 
 
 class VariableNotFoundError(NodeError):
-    code = "variable_not_found"
+    code = error_codes.VARIABLE_NOT_FOUND
 
     def __init__(self, selector: list[str]) -> None:
         super().__init__(
@@ -62,4 +63,4 @@ class VariableNotFoundError(NodeError):
 
 
 class NodeTimeoutError(NodeError):
-    code = "node_timeout"
+    code = error_codes.NODE_TIMEOUT

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from agents import error_codes
 from agents.repository import InMemoryRunRepository, RecordKind
 from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
 
-WORKFLOW = RecordKind("workflow", "workflow_not_found", "workflow_id")
+WORKFLOW = RecordKind("workflow", error_codes.WORKFLOW_NOT_FOUND, "workflow_id")
 
 
 @runtime_checkable

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import structlog
 
+from agents import error_codes
 from cluster.crews.offline import crewai_offline
 
 if not crewai_offline():
@@ -88,7 +89,7 @@ def v1_url(gateway_url: str) -> str:
 
 
 class RunStopped(ChorusError):
-    code = "run_stopped"
+    code = error_codes.RUN_STOPPED
     status_code = 499
 
 
@@ -135,7 +136,7 @@ def build_llm(
     if not isinstance(llm, OpenAICompletion) or getattr(llm, "is_litellm", False):
         raise ChorusError(
             f"CrewAI did not pick its native OpenAI provider for '{model}'",
-            code="crew_llm_unsupported",
+            code=error_codes.CREW_LLM_UNSUPPORTED,
         )
     return llm
 
@@ -383,7 +384,8 @@ def _as_chorus_error(exc: BaseException) -> ChorusError:
             "ConnectError",
         ):
             return UpstreamUnavailableError(
-                "the model endpoint did not answer; try again shortly", code="crew_llm_unavailable"
+                "the model endpoint did not answer; try again shortly",
+                code=error_codes.CREW_LLM_UNAVAILABLE,
             )
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ChorusError(f"the crew failed: {text[:500]}", code="crew_failed")
+    return ChorusError(f"the crew failed: {text[:500]}", code=error_codes.CREW_FAILED)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
-from ray.exceptions import RayError, RayTaskError
-from ray.serve.exceptions import RayServeException
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
+from agents import error_codes
 from agents.engine import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -22,8 +21,9 @@ from agents.engine import (
     EngineProtocol,
     ModelCard,
 )
-from agents.errors import ChorusError, ModelNotFoundError, UpstreamError, UpstreamUnavailableError
+from agents.errors import ModelNotFoundError, UpstreamError
 from agents.knowledge.embed_batcher import InputType
+from cluster.actor_calls import settle
 from cluster.engines.names import EMBEDDING_DEPLOYMENT, deployment_name
 
 if TYPE_CHECKING:
@@ -33,22 +33,8 @@ T = TypeVar("T")
 
 
 async def call(awaitable: Awaitable[T]) -> T:
-    """Await a Ray call; re-raise a remote ChorusError as itself, Ray failures as 503."""
-    try:
-        return await awaitable
-    except RayTaskError as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, ChorusError):
-            raise cause from None
-        raise UpstreamUnavailableError(
-            "a model replica failed; retry shortly", retry_after=5.0
-        ) from exc
-    except ChorusError:
-        raise
-    except (RayError, RayServeException) as exc:
-        raise UpstreamUnavailableError(
-            "a model replica is unavailable; retry shortly", retry_after=5.0
-        ) from exc
+    """Await a call to a model replica: its ChorusError as itself, its death as a 503."""
+    return await settle(awaitable, what="a model replica", code=error_codes.ENGINE_UNAVAILABLE)
 
 
 class HandleEngine:

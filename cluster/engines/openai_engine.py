@@ -16,7 +16,7 @@ import httpx
 import structlog
 from pydantic import JsonValue
 
-from agents import tool_calls
+from agents import error_codes, tool_calls
 from agents.engine import (
     AssistantMessage,
     ChatCompletion,
@@ -283,7 +283,7 @@ class OpenAICompatibleEngine:
         message = str(err.get("message") or content[:300].decode("utf-8", "replace"))
         code = str(err.get("code") or "")
         details = err.get("details") if isinstance(err.get("details"), dict) else None
-        if code == "context_length_exceeded" or "context length" in message.lower():
+        if code == error_codes.CONTEXT_LENGTH_EXCEEDED or "context length" in message.lower():
             return ContextWindowExceededError(message, param="messages", details=details)
         if status in (400, 422):
             return InvalidInputError(message, param=err.get("param"), details=details)

@@ -21,6 +21,7 @@ import structlog
 from ray import ObjectRef
 from ray.actor import ActorHandle
 
+from agents import error_codes
 from agents.ids import new_id
 from agents.knowledge.ingest import Ingestor, PreparedDocument, prepare_document
 from agents.knowledge.parsing import DocumentError
@@ -154,7 +155,7 @@ class KnowledgeWorker:
             return await self.ingest_url(workspace_id, kb_id, doc_id)
         saved = self.uploads / doc_id
         if not saved.is_file():
-            await self.ingestor._fail(doc, "source_missing", "the uploaded file is gone")
+            await self.ingestor._fail(doc, error_codes.SOURCE_MISSING, "the uploaded file is gone")
             return "failed"
         return await self.ingest_upload(workspace_id, kb_id, doc_id, saved.read_bytes())
 

@@ -20,9 +20,9 @@ from lancedb.db import LanceDBConnection
 from lancedb.index import FTS, IvfFlat
 from lancedb.table import LanceTable
 
-from agents.errors import InvalidInputError, UpstreamUnavailableError
+from agents.errors import InvalidInputError
 from agents.knowledge.fusion import fuse
-from agents.knowledge.index import IndexedChunk, ScoredChunk, SearchOptions
+from agents.knowledge.index import IndexedChunk, IndexUnavailableError, ScoredChunk, SearchOptions
 from agents.knowledge.terms import terms
 
 log = structlog.get_logger(__name__)
@@ -86,7 +86,7 @@ class LanceDbIndex:
         try:
             return self._db.open_table(name) if self._exists(name) else None
         except (OSError, RuntimeError, ValueError) as exc:
-            raise UpstreamUnavailableError(f"the embedded index failed: {exc}") from exc
+            raise IndexUnavailableError(f"the embedded index failed: {exc}") from exc
 
     def _new_table(self, kb_id: str) -> LanceTable:
         """The knowledge base's table, created if it does not exist yet."""
@@ -94,7 +94,7 @@ class LanceDbIndex:
         try:
             return self._db.create_table(name, schema=self._schema(), exist_ok=True)
         except (OSError, RuntimeError, ValueError) as exc:
-            raise UpstreamUnavailableError(f"the embedded index failed: {exc}") from exc
+            raise IndexUnavailableError(f"the embedded index failed: {exc}") from exc
 
     async def upsert(self, kb_id: str, chunks: list[IndexedChunk]) -> None:
         if not chunks:

@@ -25,8 +25,8 @@ from weaviate.collections import CollectionAsync
 from weaviate.collections.classes.internal import Object
 from weaviate.exceptions import WeaviateBaseError
 
-from agents.errors import InvalidInputError, UpstreamUnavailableError
-from agents.knowledge.index import IndexedChunk, ScoredChunk, SearchOptions
+from agents.errors import InvalidInputError
+from agents.knowledge.index import IndexedChunk, IndexUnavailableError, ScoredChunk, SearchOptions
 from agents.knowledge.terms import terms
 
 log = structlog.get_logger(__name__)
@@ -76,7 +76,7 @@ class WeaviateIndex:
             try:
                 await self._client.connect()
             except WeaviateBaseError as exc:
-                raise UpstreamUnavailableError(f"Weaviate is unreachable: {exc}") from exc
+                raise IndexUnavailableError(f"Weaviate is unreachable: {exc}") from exc
             self._connected = True
         return self._client
 
@@ -131,7 +131,7 @@ class WeaviateIndex:
             self._known.add(name)
             return client.collections.use(name)
         except WeaviateBaseError as exc:
-            raise UpstreamUnavailableError(f"Weaviate failed: {exc}") from exc
+            raise IndexUnavailableError(f"Weaviate failed: {exc}") from exc
 
     async def upsert(self, kb_id: str, chunks: list[IndexedChunk]) -> None:
         if not chunks:
@@ -158,10 +158,10 @@ class WeaviateIndex:
             try:
                 result = await collection.data.insert_many(objects[start : start + INSERT_BATCH])
             except WeaviateBaseError as exc:
-                raise UpstreamUnavailableError(f"Weaviate insert failed: {exc}") from exc
+                raise IndexUnavailableError(f"Weaviate insert failed: {exc}") from exc
             if result.has_errors:
                 first = next(iter(result.errors.values()))
-                raise UpstreamUnavailableError(
+                raise IndexUnavailableError(
                     f"Weaviate refused {len(result.errors)} chunks: {first}"
                 )
 
@@ -174,7 +174,7 @@ class WeaviateIndex:
                 where=wvc.query.Filter.by_property("document_id").equal(document_id)
             )
         except WeaviateBaseError as exc:
-            raise UpstreamUnavailableError(f"Weaviate delete failed: {exc}") from exc
+            raise IndexUnavailableError(f"Weaviate delete failed: {exc}") from exc
 
     async def optimize(self, kb_id: str) -> None:
         """Nothing to do: Weaviate indexes each object as it is inserted."""
@@ -186,7 +186,7 @@ class WeaviateIndex:
         try:
             await client.collections.delete(name)
         except WeaviateBaseError as exc:
-            raise UpstreamUnavailableError(f"Weaviate drop failed: {exc}") from exc
+            raise IndexUnavailableError(f"Weaviate drop failed: {exc}") from exc
 
     async def count(self, kb_id: str, document_id: str | None = None) -> int:
         collection = await self._collection(kb_id)
@@ -234,7 +234,7 @@ class WeaviateIndex:
                 )
                 hits = [_scored(o, _measured(o.metadata.score)) for o in result.objects]
         except WeaviateBaseError as exc:
-            raise UpstreamUnavailableError(f"Weaviate search failed: {exc}") from exc
+            raise IndexUnavailableError(f"Weaviate search failed: {exc}") from exc
         if options.score_threshold is not None:
             hits = [h for h in hits if h.score >= options.score_threshold]
         return hits
@@ -269,7 +269,7 @@ def _filters(options: SearchOptions) -> wvc.query.FilterReturn | None:
 def _measured(value: float | None) -> float:
     """A distance or score the query asked for (``MetadataQuery``); Weaviate sends both."""
     if value is None:
-        raise UpstreamUnavailableError("Weaviate returned a hit without its score")
+        raise IndexUnavailableError("Weaviate returned a hit without its score")
     return float(value)
 
 

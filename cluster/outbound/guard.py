@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 import structlog
 
+from agents import error_codes
 from agents.errors import InvalidInputError, TimeoutError, UpstreamError
 
 log = structlog.get_logger(__name__)
@@ -51,7 +52,7 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 class OutboundBlockedError(InvalidInputError):
     """The URL is not allowed: its scheme, or an address its host resolves to."""
 
-    code = "url_blocked"
+    code = error_codes.URL_BLOCKED
 
 
 def blocked_reason(address: str) -> str | None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import Unpack
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar, Unpack
 
 import structlog
 from ray.actor import ActorHandle
 from ray.exceptions import RayError
 
+from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.errors import UpstreamUnavailableError
 from agents.events import ConversationStarted, ErrorEvent, Event
 from agents.ids import new_id
-from cluster.actor_calls import call_actor, stream_actor
-from cluster.engines.handle_engine import call
+from cluster.actor_calls import call_actor, settle, stream_actor
 from cluster.sessions.rendezvous import owner
 from cluster.sessions.session_shard import NAMESPACE, SessionShard, StartOptions
 from cluster.settings import ChorusSettings
@@ -24,6 +24,11 @@ from cluster.settings import ChorusSettings
 log = structlog.get_logger(__name__)
 #: How long a turn waits for its restarting shard before giving up.
 RESTART_WAIT_S = 60.0
+T = TypeVar("T")
+
+
+async def _settle(awaitable: Awaitable[T]) -> T:
+    return await settle(awaitable, what="the session", code=error_codes.SESSION_UNAVAILABLE)
 
 
 def shard_names(count: int) -> list[str]:
@@ -55,7 +60,7 @@ class SessionRouter:
         conversation_id: str,
         **options: Unpack[StartOptions],
     ) -> ConversationStarted:
-        return await call(
+        return await _settle(
             call_actor(
                 self.shard(conversation_id),
                 SessionShard.start_conversation,
@@ -67,7 +72,7 @@ class SessionRouter:
         )
 
     async def resume(self, workspace_id: str, conversation_id: str) -> ConversationStarted:
-        return await call(
+        return await _settle(
             call_actor(
                 self.shard(conversation_id),
                 SessionShard.resume_conversation,
@@ -121,7 +126,7 @@ class SessionRouter:
                 await asyncio.sleep(min(0.25 * attempt, 2.0))
         yield ErrorEvent(
             conversation_id=conversation_id,
-            code="session_interrupted",
+            code=error_codes.SESSION_INTERRUPTED,
             message="the session restarted mid-answer; send the message again",
         )
 
@@ -130,7 +135,11 @@ class SessionRouter:
             shard = self.shard(conversation_id)
             return bool(await call_actor(shard, SessionShard.stop_turn, conversation_id))
         except RayError as exc:
-            raise UpstreamUnavailableError("the session is restarting", retry_after=2.0) from exc
+            raise UpstreamUnavailableError(
+                "the session is restarting",
+                code=error_codes.SESSION_UNAVAILABLE,
+                retry_after=2.0,
+            ) from exc
 
     async def forget(self, conversation_id: str) -> None:
         try:

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.conversation.records import (
     AppRecord,
@@ -97,7 +98,7 @@ class SqlConversationStore(BaseSqlStore):
             if found is None:
                 raise NotFoundError(
                     f"app '{app_id}' has no published version {wanted or ''}".strip(),
-                    code="version_not_found",
+                    code=error_codes.VERSION_NOT_FOUND,
                 )
             return found.to_record()
 
@@ -160,7 +161,9 @@ class SqlConversationStore(BaseSqlStore):
                 )
             )
             if row is None:
-                raise NotFoundError(f"message '{record.id}' not found", code="message_not_found")
+                raise NotFoundError(
+                    f"message '{record.id}' not found", code=error_codes.MESSAGE_NOT_FOUND
+                )
             row.fill(record)
             await self._flush(session, _duplicate(record))
         return record
@@ -220,7 +223,7 @@ class SqlConversationStore(BaseSqlStore):
         query = select(AppRow).where(AppRow.id == app_id, AppRow.workspace_id == workspace_id)
         row = await session.scalar(query.with_for_update() if for_update else query)
         if row is None:
-            raise NotFoundError(f"app '{app_id}' not found", code="app_not_found")
+            raise NotFoundError(f"app '{app_id}' not found", code=error_codes.APP_NOT_FOUND)
         return row
 
     async def _conversation(
@@ -235,7 +238,8 @@ class SqlConversationStore(BaseSqlStore):
         )
         if row is None:
             raise NotFoundError(
-                f"conversation '{conversation_id}' not found", code="conversation_not_found"
+                f"conversation '{conversation_id}' not found",
+                code=error_codes.CONVERSATION_NOT_FOUND,
             )
         return row
 
@@ -243,6 +247,6 @@ class SqlConversationStore(BaseSqlStore):
 def _duplicate(message: MessageRecord) -> InvalidInputError:
     return InvalidInputError(
         f"message seq {message.seq} already exists in '{message.conversation_id}'",
-        code="duplicate_message",
+        code=error_codes.DUPLICATE_MESSAGE,
         details={"message_id": message.id, "seq": message.seq},
     )

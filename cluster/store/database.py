@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agents import error_codes
 from agents.errors import UpstreamUnavailableError
 from agents.ids import utcnow
 from cluster.store.engine import create_store_engine, parse_database_url, sqlite_path, writer
@@ -108,5 +109,5 @@ class Database:
     def _unavailable(self, exc: Exception) -> UpstreamUnavailableError:
         log.warning("store_unavailable", backend=self.backend, error=str(exc).splitlines()[0])
         return UpstreamUnavailableError(
-            "the database is unavailable; try again shortly", code="store_unavailable"
+            "the database is unavailable; try again shortly", code=error_codes.STORE_UNAVAILABLE
         )

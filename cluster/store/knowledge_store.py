@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents import error_codes
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import utcnow
 from agents.knowledge.records import DocumentRecord, KnowledgeBaseRecord
@@ -96,7 +97,9 @@ class SqlKnowledgeStore(BaseSqlStore):
         )
         row = await session.scalar(query.with_for_update(key_share=True) if lock else query)
         if row is None:
-            raise NotFoundError(f"knowledge base '{kb_id}' not found", code="kb_not_found")
+            raise NotFoundError(
+                f"knowledge base '{kb_id}' not found", code=error_codes.KB_NOT_FOUND
+            )
         return row
 
     async def _document(
@@ -117,5 +120,7 @@ class SqlKnowledgeStore(BaseSqlStore):
         query = select(DocumentRow).where(DocumentRow.id == document_id, DocumentRow.kb_id == kb_id)
         row = await session.scalar(query.with_for_update() if lock else query)
         if row is None:
-            raise NotFoundError(f"document '{document_id}' not found", code="document_not_found")
+            raise NotFoundError(
+                f"document '{document_id}' not found", code=error_codes.DOCUMENT_NOT_FOUND
+            )
         return row

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agents import error_codes
 from agents.knowledge.parsing import DocumentError, parse
 from agents.outbound import HttpClientProtocol
 from agents.tools.base import BaseTool, ToolError
@@ -78,14 +79,16 @@ class ReadWebpageTool(BaseTool):
         if response.status_code >= 400:
             raise ToolError(
                 f"{url} answered HTTP {response.status_code}",
-                code="tool_http_error",
+                code=error_codes.TOOL_HTTP_ERROR,
                 details={"status_code": response.status_code},
             )
         kind = response.headers.get("content-type", "text/html").split(";")[0]
         try:
             page = parse(response.content, "page.html" if "html" in kind else "page.txt", kind)
         except DocumentError as exc:
-            raise ToolError(f"cannot read {url}: {exc.message}", code="tool_failed") from exc
+            raise ToolError(
+                f"cannot read {url}: {exc.message}", code=error_codes.TOOL_FAILED
+            ) from exc
         return {
             "url": response.url,
             "title": page.title,

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from agents import error_codes
 from agents.errors import InvalidInputError
 
 MAX_NODES = 200_000  # a parsed document (YAML aliases expanded) may not be bigger
@@ -16,7 +17,7 @@ MAX_NODES = 200_000  # a parsed document (YAML aliases expanded) may not be bigg
 class OpenApiError(InvalidInputError):
     """The document does not parse, or is not an OpenAPI 3 document."""
 
-    code = "openapi_invalid"
+    code = error_codes.OPENAPI_INVALID
 
 
 def load_openapi(text: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from agents import error_codes
 from agents.errors import ChorusError, InvalidInputError
 from agents.outbound import HttpClientProtocol
 from agents.tools.base import BaseTool, ToolArgumentsError, ToolError
@@ -135,7 +136,7 @@ class OpenApiTool(BaseTool):
             excerpt = self._redact(text[:500])
             raise ToolError(
                 f"{self.name}: the API answered HTTP {result.status_code}",
-                code="tool_http_error",
+                code=error_codes.TOOL_HTTP_ERROR,
                 details={"tool": self.name, "status": result.status_code, "body": excerpt},
             )
         content_type = result.headers.get("content-type", "").lower()

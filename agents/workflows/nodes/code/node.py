@@ -3,6 +3,7 @@ docs/security.md); its result must match the declared outputs."""
 
 from __future__ import annotations
 
+from agents import error_codes
 from agents.workflows.context import NodeContext
 from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
@@ -35,14 +36,14 @@ class CodeNode(BaseNode[CodeNodeData]):
             if name not in result:
                 raise NodeError(
                     f"main() returned no {name!r}; it declares {sorted(self.data.outputs)}",
-                    code="code_result_invalid",
+                    code=error_codes.CODE_RESULT_INVALID,
                     details={"output": name},
                 )
             value = result[name]
             if value is not None and not matches(value, declared.type):
                 raise NodeError(
                     f"output {name!r} must be {declared.type}, main() returned {type_of(value)}",
-                    code="code_result_invalid",
+                    code=error_codes.CODE_RESULT_INVALID,
                     details={"output": name, "expected": declared.type},
                 )
             outputs[name] = value

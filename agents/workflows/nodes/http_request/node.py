@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote_plus, urlencode, urlsplit, urlunsplit
 
+from agents import error_codes
 from agents.errors import ChorusError
 from agents.errors import TimeoutError as ChorusTimeout
 from agents.workflows.context import NodeContext
@@ -78,7 +79,7 @@ class HttpRequestNode(BaseNode[HttpRequestNodeData]):
                 except ValueError as exc:
                     raise NodeError(
                         f"the JSON body is not valid JSON after substitution: {exc}",
-                        code="http_body_invalid",
+                        code=error_codes.HTTP_BODY_INVALID,
                     ) from exc
                 headers.setdefault("Content-Type", "application/json")
             else:
@@ -137,7 +138,7 @@ class HttpRequestNode(BaseNode[HttpRequestNodeData]):
         if self.data.fail_on_error_status and response.status_code >= 400:
             raise NodeError(
                 f"{self.data.method} {url} answered HTTP {response.status_code}",
-                code="http_status_error",
+                code=error_codes.HTTP_STATUS_ERROR,
                 details={"status_code": response.status_code, "body": text[:2000]},
             )
         return NodeResult(outputs=outputs, inputs=shown)

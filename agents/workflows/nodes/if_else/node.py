@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents import error_codes
 from agents.workflows.context import NodeContext
 from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
@@ -19,13 +20,15 @@ ELSE_HANDLE = "false"
 
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool):
-        raise NodeError(f"{what} is a boolean, not a number", code="condition_type_error")
+        raise NodeError(f"{what} is a boolean, not a number", code=error_codes.CONDITION_TYPE_ERROR)
     if isinstance(value, int | float):
         return float(value)
     try:
         return float(str(value).strip())
     except ValueError:
-        raise NodeError(f"{what} {value!r} is not a number", code="condition_type_error") from None
+        raise NodeError(
+            f"{what} {value!r} is not a number", code=error_codes.CONDITION_TYPE_ERROR
+        ) from None
 
 
 def _empty(value: Any) -> bool:
@@ -75,7 +78,7 @@ def holds(op: str, actual: Any, expected: Any) -> bool:
         wanted = expected if isinstance(expected, list) else [expected]
         have = actual if isinstance(actual, list) else []
         return all(any(_same(h, w) for h in have) for w in wanted)
-    raise NodeError(f"unknown operator {op!r}", code="condition_type_error")
+    raise NodeError(f"unknown operator {op!r}", code=error_codes.CONDITION_TYPE_ERROR)
 
 
 def _same(a: Any, b: Any) -> bool:

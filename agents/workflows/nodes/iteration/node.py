@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agents import error_codes
 from agents.errors import ChorusError
 from agents.workflows.context import NodeContext
 from agents.workflows.dify.mapping import DifyMapping
@@ -38,12 +39,12 @@ class IterationNode(BaseNode[IterationNodeData]):
             raise NodeError(
                 f"iteration needs an array; {'.'.join(self.data.iterator_selector)} is "
                 f"{type(items).__name__}",
-                code="iteration_input_invalid",
+                code=error_codes.ITERATION_INPUT_INVALID,
             )
         if len(items) > self.data.max_items:
             raise NodeError(
                 f"the array has {len(items)} items; the limit is {self.data.max_items}",
-                code="iteration_input_invalid",
+                code=error_codes.ITERATION_INPUT_INVALID,
             )
         assert ctx.run_subgraph is not None
         run_subgraph = ctx.run_subgraph

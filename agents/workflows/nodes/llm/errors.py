@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
+from agents import error_codes
 from agents.workflows.errors import NodeError
 
 
 class LlmOutputInvalidError(NodeError):
-    code = "llm_output_invalid"
+    code = error_codes.LLM_OUTPUT_INVALID

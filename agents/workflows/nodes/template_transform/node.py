@@ -7,6 +7,7 @@ from __future__ import annotations
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from agents import error_codes
 from agents.workflows.context import NodeContext
 from agents.workflows.dify.mapping import DifyMapping
 from agents.workflows.errors import NodeError
@@ -40,10 +41,10 @@ class TemplateTransformNode(BaseNode[TemplateTransformNodeData]):
         try:
             text = self._template.render(**values)
         except TemplateError as exc:
-            raise NodeError(f"the template failed: {exc}", code="template_error") from exc
+            raise NodeError(f"the template failed: {exc}", code=error_codes.TEMPLATE_ERROR) from exc
         if len(text) > self.data.max_output_chars:
             raise NodeError(
                 f"the output is {len(text)} characters; the limit is {self.data.max_output_chars}",
-                code="template_output_too_long",
+                code=error_codes.TEMPLATE_OUTPUT_TOO_LONG,
             )
         return NodeResult(outputs={"output": text}, inputs=values)

@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
+from agents import error_codes
 from agents.workflows.errors import NodeError
 
 
 class ToolFailedError(NodeError):
-    code = "tool_failed"
+    code = error_codes.TOOL_FAILED
