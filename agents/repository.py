@@ -14,19 +14,21 @@ spec a workspace owns, most with runs. Their stores share one contract:
   workspace's own runs only (``run_not_found``), ``list_runs`` lists a spec's runs
   newest first.
 
-This module holds the contract's record shapes, its errors, and the in-memory
-repositories the features' fakes are built on; ``cluster.store.repository`` holds
-the SQL ones, and ``tests/integration/test_repository.py`` runs both through the same
-suite. A feature's store names the methods in its own words
-(``create_workflow = InMemoryRepository.create_record``); ids are positional, so
-the feature's protocol names them as it likes (``workflow_id``, ``crew_id``).
+This module holds the contract (:class:`RunRepositoryProtocol`), its record shapes, its
+errors (:class:`RecordKind`) and the in-memory repositories (the fakes); the SQL ones
+are ``cluster.store.repository``'s, and ``tests/integration/test_repository.py`` runs
+both through one suite. A feature whose records are a :class:`SpecRecord` and a
+:class:`RunRecord` has no store of its own: its service takes a
+``RunRepositoryProtocol[ItsRecord, ItsRunRecord]`` (crews'), its tests pass
+``InMemoryRunRepository(ITS_KIND)``. One with more to store subclasses both
+(workflows' node runs, tool providers' secrets).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from agents import error_codes
 from agents.errors import InvalidInputError, NotFoundError
@@ -46,6 +48,23 @@ class OwnedRecord(Protocol):
     updated_at: datetime
 
     def model_copy(self, *, deep: bool = ...) -> Self: ...
+
+
+class NamedSpec(Protocol):
+    """A spec users write (a pydantic model) with a name."""
+
+    @property
+    def name(self) -> str: ...
+    def model_dump(self, *, mode: str = ..., by_alias: bool = ...) -> dict[str, Any]: ...
+
+
+class SpecRecord(OwnedRecord, Protocol):
+    """The stored record of a spec: ``{id, workspace_id, spec, created_at, updated_at}``."""
+
+    @property
+    def spec(self) -> NamedSpec: ...
+    @classmethod
+    def model_validate(cls, obj: dict[str, Any]) -> Self: ...
 
 
 class RunRecord(Protocol):
@@ -75,13 +94,39 @@ RecordT = TypeVar("RecordT", bound=OwnedRecord)
 RunT = TypeVar("RunT", bound=RunRecord)
 
 
+class RunRepositoryProtocol(Protocol[RecordT, RunT]):
+    """Workspace-owned specs and their runs (the contract above); a feature's service
+    is typed with it."""
+
+    async def create_record(self, record: RecordT) -> RecordT: ...
+    async def get_record(self, workspace_id: str, record_id: str, /) -> RecordT: ...
+    async def list_records(self, workspace_id: str, /) -> list[RecordT]: ...
+    async def update_record(self, record: RecordT) -> RecordT: ...
+    async def delete_record(self, workspace_id: str, record_id: str, /) -> None: ...
+    async def save_run(self, run: RunT) -> None: ...
+    async def get_run(self, workspace_id: str, run_id: str, /) -> RunT: ...
+    async def list_runs(self, workspace_id: str, spec_id: str, /) -> list[RunT]: ...
+
+
 @dataclass(frozen=True)
 class RecordKind:
-    """A kind of record in its feature's words, for the errors its repository raises."""
+    """A kind of record in its feature's words: the errors its repository raises, and
+    the names of its SQL tables (by default from the noun: ``evaluation`` keeps its
+    specs in ``evaluations``, its runs in ``evaluation_runs`` with the spec's id in
+    ``evaluation_id``)."""
 
     noun: str
     not_found_code: str
     param: str
+    table: str = ""
+    run_table: str = ""
+    run_column: str = ""
+
+    def __post_init__(self) -> None:
+        stem = self.noun.replace(" ", "_")
+        object.__setattr__(self, "table", self.table or f"{stem}s")
+        object.__setattr__(self, "run_table", self.run_table or f"{stem}_runs")
+        object.__setattr__(self, "run_column", self.run_column or f"{stem}_id")
 
     def not_found(self, record_id: str) -> NotFoundError:
         return NotFoundError(
@@ -97,11 +142,11 @@ RUN = RecordKind("run", error_codes.RUN_NOT_FOUND, "run_id")
 
 
 class InMemoryRepository(Generic[RecordT]):
-    """Workspace-owned specs in memory, for unit tests; records go in and out as copies."""
+    """Workspace-owned specs of ``kind`` in memory, for unit tests; records go in and out
+    as copies."""
 
-    kind: ClassVar[RecordKind]
-
-    def __init__(self) -> None:
+    def __init__(self, kind: RecordKind) -> None:
+        self.kind = kind
         self.records: dict[str, RecordT] = {}
 
     def _owned(self, workspace_id: str, record_id: str, /) -> RecordT:
@@ -135,10 +180,10 @@ class InMemoryRepository(Generic[RecordT]):
 
 
 class InMemoryRunRepository(InMemoryRepository[RecordT], Generic[RecordT, RunT]):
-    """Workspace-owned specs and their runs in memory."""
+    """Workspace-owned specs and their runs in memory: the fake of RunRepositoryProtocol."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, kind: RecordKind) -> None:
+        super().__init__(kind)
         self.runs: dict[str, RunT] = {}
 
     async def save_run(self, run: RunT) -> None:

@@ -97,9 +97,10 @@ def _import_times(runs: int) -> dict[str, float]:
 async def crew_startup(runs: int) -> dict[str, Any]:
     import openai
 
+    from agents.crews import records
     from agents.crews.service import CrewService
     from agents.crews.spec import parse_crew_spec
-    from agents.crews.store import InMemoryCrewStore
+    from agents.repository import InMemoryRunRepository
     from agents.tools.registry import ToolRegistry
     from cluster.runtime import lazy_runner
 
@@ -113,7 +114,10 @@ async def crew_startup(runs: int) -> dict[str, Any]:
             return registry
 
         service = CrewService(
-            InMemoryCrewStore(), runner=lazy_runner(url), default_model="stub", tools_for=tools_for
+            InMemoryRunRepository(records.CREW),
+            runner=lazy_runner(url),
+            default_model="stub",
+            tools_for=tools_for,
         )
         crew = await service.create("ws", parse_crew_spec(CREW))
         first, whole, base = [], [], []

@@ -17,14 +17,15 @@ from dataclasses import dataclass
 
 from agents.apps.skills import AppTools
 from agents.conversation.store import ConversationStoreProtocol
+from agents.crews.records import CREW, CrewRecord, CrewRunRecord
 from agents.crews.service import CrewRunnerProtocol, CrewService
-from agents.crews.store import CrewStoreProtocol
 from agents.engine import EngineProtocol
 from agents.knowledge.embed_batcher import EmbedderProtocol
 from agents.knowledge.index import KnowledgeIndexProtocol
 from agents.knowledge.retriever import KnowledgeRetriever
 from agents.knowledge.service import IngestionQueueProtocol, KnowledgeService
 from agents.knowledge.store import KnowledgeStoreProtocol
+from agents.repository import RunRepositoryProtocol
 from agents.sandbox import CodeSandbox, SandboxLimits
 from agents.sandbox.code_runner import SandboxCodeRunner
 from agents.tools.builtin import builtin_tools
@@ -43,8 +44,8 @@ from cluster.settings import ChorusSettings
 from cluster.store import (
     Database,
     SqlConversationStore,
-    SqlCrewStore,
     SqlKnowledgeStore,
+    SqlRunRepository,
     SqlToolProviderStore,
     SqlWorkflowStore,
 )
@@ -61,7 +62,7 @@ class Stores:
     knowledge: KnowledgeStoreProtocol
     workflows: WorkflowStoreProtocol
     tool_providers: ToolProviderStoreProtocol
-    crews: CrewStoreProtocol
+    crews: RunRepositoryProtocol[CrewRecord, CrewRunRecord]
 
 
 @dataclass
@@ -105,7 +106,7 @@ def build_services(
         knowledge=SqlKnowledgeStore(database),
         workflows=SqlWorkflowStore(database),
         tool_providers=SqlToolProviderStore(database),
-        crews=SqlCrewStore(database),
+        crews=SqlRunRepository(database, CREW, CrewRecord, CrewRunRecord),
     )
     engines = HandleEngines([e.name for e in settings.engines], app_name)
     default_model = settings.engines[0].name

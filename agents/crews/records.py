@@ -1,4 +1,5 @@
-"""Stored crews and their runs (one record per run, with a line per task)."""
+"""Stored crews and their runs (one record per run, with a line per task), kept by the
+generic repository (agents.repository) as the kind :data:`CREW`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agents import error_codes
 from agents.crews.spec import CrewSpec
 from agents.ids import new_id, utcnow
+from agents.repository import RecordKind
+
+CREW = RecordKind("crew", error_codes.CREW_NOT_FOUND, "crew_id")
 
 
 class CrewRecord(BaseModel):

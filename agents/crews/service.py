@@ -19,10 +19,10 @@ import structlog
 from agents import error_codes
 from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.spec import CrewSpec
-from agents.crews.store import CrewStoreProtocol
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
 from agents.events import CrewEvent
 from agents.ids import utcnow
+from agents.repository import RunRepositoryProtocol
 from agents.tools.registry import ToolRegistry
 
 log = structlog.get_logger(__name__)
@@ -62,7 +62,7 @@ class CrewService:
 
     def __init__(
         self,
-        store: CrewStoreProtocol,
+        store: RunRepositoryProtocol[CrewRecord, CrewRunRecord],
         *,
         runner: Callable[[], CrewRunnerProtocol],
         default_model: str | None,
@@ -85,16 +85,16 @@ class CrewService:
     async def create(self, workspace_id: str, spec: CrewSpec) -> CrewRecord:
         """Store a crew whose tools all exist in the workspace (InvalidInputError if not)."""
         self._check_tools(spec, await self.tools(workspace_id))
-        return await self.store.create_crew(CrewRecord(workspace_id=workspace_id, spec=spec))
+        return await self.store.create_record(CrewRecord(workspace_id=workspace_id, spec=spec))
 
     async def get(self, workspace_id: str, crew_id: str) -> CrewRecord:
-        return await self.store.get_crew(workspace_id, crew_id)
+        return await self.store.get_record(workspace_id, crew_id)
 
     async def list_crews(self, workspace_id: str) -> list[CrewRecord]:
-        return await self.store.list_crews(workspace_id)
+        return await self.store.list_records(workspace_id)
 
     async def delete(self, workspace_id: str, crew_id: str) -> None:
-        await self.store.delete_crew(workspace_id, crew_id)
+        await self.store.delete_record(workspace_id, crew_id)
 
     async def get_run(self, workspace_id: str, run_id: str) -> CrewRunRecord:
         return await self.store.get_run(workspace_id, run_id)
@@ -120,7 +120,7 @@ class CrewService:
     # runs
 
     async def _prepare(self, workspace_id: str, crew_id: str, inputs: dict[str, Any]) -> _Prepared:
-        record = await self.store.get_crew(workspace_id, crew_id)
+        record = await self.store.get_record(workspace_id, crew_id)
         checked = record.spec.check_inputs(inputs)
         model = record.spec.model or self.default_model
         if not model:

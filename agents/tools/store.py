@@ -46,10 +46,8 @@ class ToolProviderStoreProtocol(Protocol):
 
 
 class InMemoryToolProviderStore(InMemoryRepository[ToolProviderRecord]):
-    kind = TOOL_PROVIDER
-
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(TOOL_PROVIDER)
         #: Provider id → its encrypted secret.
         self.secrets: dict[str, str | None] = {}
 

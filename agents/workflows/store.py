@@ -45,10 +45,8 @@ class WorkflowStoreProtocol(Protocol):
 
 
 class InMemoryWorkflowStore(InMemoryRunRepository[WorkflowRecord, WorkflowRunRecord]):
-    kind = WORKFLOW
-
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(WORKFLOW)
         self.node_runs: dict[str, list[NodeRunRecord]] = {}
 
     create_workflow = InMemoryRunRepository.create_record

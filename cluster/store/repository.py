@@ -1,35 +1,38 @@
 """The SQL repository of workspace-owned specs and their runs (``agents.repository``'s
 contract on a :class:`~cluster.store.database.Database`).
 
-A feature's store (workflows, crews, tool providers) subclasses it with its tables,
-its :class:`~agents.repository.RecordKind` and its row ⇄ record mapping
-(:meth:`SqlRepository.fill_row`, :meth:`SqlRepository.to_record`); the spec's table
-has :class:`~cluster.store.tables.base.SpecRow`, its runs' table
-:class:`~cluster.store.tables.base.RunRow`. A run row keeps the whole run
-record as JSON, updated in place as the run progresses; deleting a spec keeps its
-runs. A repeated id is refused by the primary key.
+A spec-like feature has no store of its own: the composition root builds
+``SqlRunRepository(database, EVALUATION, EvaluationRecord, EvaluationRunRecord)``, on the
+tables made from the kind (:func:`~cluster.store.tables.base.spec_tables`), mapping a
+:class:`~agents.repository.SpecRecord` to its row (the spec's name, the spec as JSON)
+and keeping each run whole as JSON, updated in place as the run progresses. Deleting a
+spec keeps its runs; a repeated id is refused by the primary key. A feature with more
+columns subclasses :class:`SqlRepository` (tool providers), one with more to store
+:class:`SqlRunRepository` (workflows).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.ids import utcnow
-from agents.repository import RUN, RecordKind, RecordT, RunT
+from agents.repository import RUN, RecordKind, RecordT, RunT, SpecRecord
 from cluster.store.base_store import BaseSqlStore
-from cluster.store.tables.base import OwnedRow, RunRow, SpecRow
+from cluster.store.database import Database
+from cluster.store.tables.base import OwnedRow, SpecRow, spec_tables
 
 RowT = TypeVar("RowT", bound=SpecRow)
+SpecRecordT = TypeVar("SpecRecordT", bound=SpecRecord)
 
 
 class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
-    """Workspace-owned specs in the table of ``rows``."""
+    """Workspace-owned specs of ``kind`` in the table of ``rows``."""
 
-    kind: ClassVar[RecordKind]
+    kind: RecordKind
     rows: type[RowT]
 
     @abstractmethod
@@ -96,11 +99,26 @@ class SqlRepository(BaseSqlStore, ABC, Generic[RecordT, RowT]):
         return row
 
 
-class SqlRunRepository(SqlRepository[RecordT, RowT], Generic[RecordT, RowT, RunT]):
-    """Workspace-owned specs and their runs (in the table of ``run_rows``)."""
+class SqlRunRepository(SqlRepository[SpecRecordT, SpecRow], Generic[SpecRecordT, RunT]):
+    """Specs of ``kind`` (records shaped like ``record_model``) and their runs
+    (``run_model``), in the kind's tables: ``agents.repository.RunRepositoryProtocol``."""
 
-    run_rows: ClassVar[type[RunRow]]
-    run_model: type[RunT]
+    def __init__(
+        self,
+        database: Database | str,
+        kind: RecordKind,
+        record_model: type[SpecRecordT],
+        run_model: type[RunT],
+    ) -> None:
+        super().__init__(database)
+        self.kind, (self.rows, self.run_rows) = kind, spec_tables(kind)
+        self.record_model, self.run_model = record_model, run_model
+
+    def fill_row(self, row: SpecRow, record: SpecRecordT) -> None:
+        row.name, row.spec = record.spec.name, record.spec.model_dump(mode="json", by_alias=True)
+
+    def to_record(self, row: SpecRow) -> SpecRecordT:
+        return self.record_model.model_validate(self.owned_fields(row) | {"spec": row.spec})
 
     async def save_run(self, run: RunT) -> None:
         """Insert the run's row, or update its status and record (runs are saved as they

@@ -13,29 +13,22 @@ from sqlalchemy import select
 
 from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
 from agents.workflows.store import WORKFLOW
+from cluster.store.database import Database
 from cluster.store.repository import SqlRunRepository
-from cluster.store.tables.workflows import WorkflowNodeRunRow, WorkflowRow, WorkflowRunRow
+from cluster.store.tables.workflows import WorkflowNodeRunRow
 
 
-class SqlWorkflowStore(SqlRunRepository[WorkflowRecord, WorkflowRow, WorkflowRunRecord]):
+class SqlWorkflowStore(SqlRunRepository[WorkflowRecord, WorkflowRunRecord]):
     """WorkflowStoreProtocol on a SQL database; call ``start()`` before use."""
 
-    kind = WORKFLOW
-    rows = WorkflowRow
-    run_rows = WorkflowRunRow
-    run_model = WorkflowRunRecord
+    def __init__(self, database: Database | str) -> None:
+        super().__init__(database, WORKFLOW, WorkflowRecord, WorkflowRunRecord)
 
     create_workflow = SqlRunRepository.create_record
     get_workflow = SqlRunRepository.get_record
     list_workflows = SqlRunRepository.list_records
     update_workflow = SqlRunRepository.update_record
     delete_workflow = SqlRunRepository.delete_record
-
-    def fill_row(self, row: WorkflowRow, record: WorkflowRecord) -> None:
-        row.name, row.spec = record.spec.name, record.spec.model_dump(mode="json", by_alias=True)
-
-    def to_record(self, row: WorkflowRow) -> WorkflowRecord:
-        return WorkflowRecord.model_validate(self.owned_fields(row) | {"spec": row.spec})
 
     async def save_node_run(self, node_run: NodeRunRecord) -> None:
         async with self._session(write=True) as session:

@@ -41,7 +41,6 @@ with warnings.catch_warnings():
 from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.service import CrewService
 from agents.crews.spec import CrewSpec, parse_crew_spec
-from agents.crews.store import CrewStoreProtocol, InMemoryCrewStore
 from agents.engine import ChatRequest
 from agents.errors import ChorusError, NotFoundError
 from agents.events import CrewEvent
@@ -53,8 +52,8 @@ from cluster.crews.crew_runner import build_llm
 from cluster.crews.crew_tool import CrewToolAdapter
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 from cluster.runtime import lazy_runner
-from cluster.store import SqlCrewStore
 from tests.integration.conftest import TINY
+from tests.integration.named_stores import CrewStoreProtocol, InMemoryCrewStore, SqlCrewStore
 from tests.integration.stores import StoreOpener
 
 pytestmark = [

@@ -19,12 +19,12 @@ from agents.tools.records import ToolProviderRecord
 from cluster.store import (
     Database,
     SqlConversationStore,
-    SqlCrewStore,
     SqlKnowledgeStore,
     SqlToolProviderStore,
     SqlWorkflowStore,
 )
 from tests.integration import postgres
+from tests.integration.named_stores import SqlCrewStore
 
 pytestmark = pytest.mark.integration
 HEAD = "0004"

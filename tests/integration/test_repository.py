@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from agents.crews.records import CrewRecord, CrewRunRecord, CrewTaskRunRecord
+from agents.crews.records import CREW, CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.spec import CrewSpec
-from agents.crews.store import InMemoryCrewStore
 from agents.errors import InvalidInputError, NotFoundError
+from agents.repository import InMemoryRunRepository
 from agents.tools.records import ToolProviderRecord
 from agents.tools.store import InMemoryToolProviderStore
 from agents.workflows.graph import NodeSpec, WorkflowSpec
 from agents.workflows.records import WorkflowRecord, WorkflowRunRecord
 from agents.workflows.store import InMemoryWorkflowStore
-from cluster.store import SqlCrewStore, SqlToolProviderStore, SqlWorkflowStore
+from cluster.store import SqlRunRepository, SqlToolProviderStore, SqlWorkflowStore
 from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration
@@ -87,8 +87,8 @@ FEATURES = {
         ),
     ),
     "crews": Feature(
-        memory=InMemoryCrewStore,
-        sql=SqlCrewStore,
+        memory=lambda: InMemoryRunRepository(CREW),
+        sql=lambda url: SqlRunRepository(url, CREW, CrewRecord, CrewRunRecord),
         record=crew,
         renamed=rename_spec,
         name=lambda r: r.spec.name,

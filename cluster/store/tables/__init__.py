@@ -1,12 +1,15 @@
 """The store's tables as SQLAlchemy 2 declarative rows, one module per feature
-(``conversations``, ``knowledge``, ``workflows``, ``tools``, ``crews``) on ``base``.
+(``conversations``, ``knowledge``, ``workflows``, ``tools``) on ``base``, and the
+spec-like features' tables made from their kinds (:func:`spec_tables`).
 
 Importing this package registers every table on ``Base.metadata`` (the migrations'
 environment compares against it). The hand-written migrations in
 ``cluster/store/migrations/versions`` create exactly these tables.
 """
 
-from cluster.store.tables import conversations, crews, knowledge, tools, workflows
+from agents.crews.records import CREW
+from agents.workflows.store import WORKFLOW
+from cluster.store.tables import conversations, knowledge, tools, workflows
 from cluster.store.tables.base import (
     NAMING_CONVENTION,
     Base,
@@ -16,10 +19,15 @@ from cluster.store.tables.base import (
     SpecRow,
     UtcDateTime,
     WorkspaceRow,
+    spec_tables,
 )
+
+#: The spec-like features' tables, made from their kinds (a new feature adds its kind).
+SPEC_TABLES = [spec_tables(kind) for kind in (CREW, WORKFLOW)]
 
 __all__ = [
     "NAMING_CONVENTION",
+    "SPEC_TABLES",
     "Base",
     "OwnedRow",
     "RecordRow",
@@ -28,8 +36,8 @@ __all__ = [
     "UtcDateTime",
     "WorkspaceRow",
     "conversations",
-    "crews",
     "knowledge",
+    "spec_tables",
     "tools",
     "workflows",
 ]

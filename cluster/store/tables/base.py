@@ -1,5 +1,6 @@
 """What every table shares: the declarative base, its naming convention, UTC timestamps,
-the workspaces table, and the columns of a workspace-owned spec and of its runs.
+the workspaces table, and the columns of a workspace-owned spec and of its runs (and
+the two tables of a spec-like feature, made from its kind: :func:`spec_tables`).
 
 Every table carries ``workspace_id`` and is indexed by it first: every query is
 scoped by a workspace. Timestamps are stored in UTC and always read back
@@ -13,11 +14,12 @@ from functools import cache
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, MetaData, String, Text, inspect
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from agents.ids import utcnow
+from agents.repository import RecordKind
 
 #: Deterministic constraint names, the same on every backend (migrations refer to them).
 NAMING_CONVENTION = {
@@ -136,13 +138,17 @@ class OwnedRow(Base):
 
 
 class SpecRow(OwnedRow):
-    """A workspace-owned spec (a workflow, a crew, a tool provider): its name and its JSON
-    ``spec``; the feature's table adds its own columns and indexes."""
+    """A workspace-owned spec (a workflow, a crew, a tool provider), indexed by workspace:
+    its name and its JSON ``spec``; the feature's table may add columns."""
 
     __abstract__ = True
 
     name: Mapped[str] = mapped_column(Text)
     spec: Mapped[dict[str, Any]] = mapped_column(json_column())
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        return (Index(None, "workspace_id"),)
 
 
 class RunRow(Base):
@@ -150,7 +156,7 @@ class RunRow(Base):
 
     ``spec_id`` is the id of the spec that ran, in the column the table names in
     ``spec_column`` (``workflow_id``, ``crew_id``); it has no foreign key: runs outlive
-    their spec.
+    their spec. Runs are indexed by workspace and spec.
     """
 
     __abstract__ = True
@@ -165,3 +171,30 @@ class RunRow(Base):
     @declared_attr
     def spec_id(cls) -> Mapped[str]:
         return mapped_column(cls.spec_column, String, sort_order=-1)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        return (Index(None, "workspace_id", cls.spec_column),)
+
+
+_spec_tables: dict[RecordKind, tuple[type[SpecRow], type[RunRow]]] = {}
+
+
+def spec_tables(
+    kind: RecordKind, metadata: MetaData | None = None
+) -> tuple[type[SpecRow], type[RunRow]]:
+    """The tables of a spec-like feature: its specs in ``kind.table``, its runs in
+    ``kind.run_table`` (the spec's id in ``kind.run_column``), each indexed by workspace.
+    Made on the first call, on ``Base.metadata`` (or a test's scratch ``metadata``)."""
+    if kind not in _spec_tables:
+        name = kind.noun.title().replace(" ", "")
+        scratch = {} if metadata is None else {"metadata": metadata}
+        specs = type(f"{name}Row", (SpecRow,), scratch | {"__tablename__": kind.table})
+        runs = type(
+            f"{name}RunRow",
+            (RunRow,),
+            scratch | {"__tablename__": kind.run_table, "spec_column": kind.run_column},
+        )
+        assert issubclass(specs, SpecRow) and issubclass(runs, RunRow)  # for the type checker
+        _spec_tables[kind] = specs, runs
+    return _spec_tables[kind]

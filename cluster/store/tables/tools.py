@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cluster.store.tables.base import SpecRow, json_column
@@ -14,7 +14,6 @@ class ToolProviderRow(SpecRow):
     """A workspace's custom tools (an imported OpenAPI spec); the secret is encrypted."""
 
     __tablename__ = "tool_providers"
-    __table_args__ = (Index(None, "workspace_id"),)
 
     kind: Mapped[str] = mapped_column(String(16))
     auth: Mapped[dict[str, Any]] = mapped_column(json_column())

@@ -1,4 +1,5 @@
-"""The tables of workflows, their runs and each run's node executions."""
+"""The table of each workflow run's node executions (workflows and their runs are the
+spec-like tables of ``WORKFLOW``, see ``__init__``)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cluster.store.tables.base import Base, RunRow, SpecRow, UtcDateTime, json_column
-
-
-class WorkflowRow(SpecRow):
-    """A workflow; its graph is the ``spec`` JSON (agents.workflows.graph.WorkflowSpec)."""
-
-    __tablename__ = "workflows"
-    __table_args__ = (Index(None, "workspace_id"),)
-
-
-class WorkflowRunRow(RunRow):
-    """One run of a workflow; ``record`` is the whole WorkflowRunRecord as JSON."""
-
-    __tablename__ = "workflow_runs"
-    __table_args__ = (Index(None, "workspace_id", "workflow_id"),)
-    spec_column = "workflow_id"
+from cluster.store.tables.base import Base, UtcDateTime, json_column
 
 
 class WorkflowNodeRunRow(Base):
