@@ -2,6 +2,10 @@
 built on it (workflows, crews, tool providers) on the in-memory fake, SQLite and a real
 PostgreSQL: ids refused twice, workspace scoping with the feature's own error, oldest
 first, updates, deletes that keep the runs, runs saved as they progress.
+
+Notes are a spec-like feature that exists only here, as a new one would be: a kind,
+records, and the two tables made from the kind (on a scratch metadata, not the schema's)
+and created by the migration helper.
 """
 
 from __future__ import annotations
@@ -12,17 +16,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, MetaData, inspect
 
 from agents.crews.records import CREW, CrewRecord, CrewRunRecord, CrewTaskRunRecord
 from agents.crews.spec import CrewSpec
 from agents.errors import InvalidInputError, NotFoundError
-from agents.repository import InMemoryRunRepository
+from agents.ids import new_id, utcnow
+from agents.repository import InMemoryRunRepository, RecordKind
 from agents.tools.records import ToolProviderRecord
 from agents.tools.store import InMemoryToolProviderStore
 from agents.workflows.graph import NodeSpec, WorkflowSpec
 from agents.workflows.records import WorkflowRecord, WorkflowRunRecord
 from agents.workflows.store import InMemoryWorkflowStore
 from cluster.store import SqlRunRepository, SqlToolProviderStore, SqlWorkflowStore
+from cluster.store.migrations.spec_tables import create_spec_tables, drop_spec_tables
+from cluster.store.tables import NAMING_CONVENTION, Base, spec_tables
 from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration
@@ -64,6 +76,66 @@ def crew(ws: str, name: str) -> CrewRecord:
     )
 
 
+class NoteSpec(BaseModel):
+    name: str = Field(description="The note's name.")
+    text: str = Field(alias="body", description="Stored under its alias, as workflows' are.")
+
+
+class NoteRecord(BaseModel):
+    id: str = Field(default_factory=lambda: new_id("note"))
+    workspace_id: str
+    spec: NoteSpec
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NoteRunRecord(BaseModel):
+    id: str = Field(default_factory=lambda: new_id("nrun"))
+    note_id: str
+    workspace_id: str
+    status: str = "running"
+    outputs: dict[str, str] = Field(default_factory=dict)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def spec_id(self) -> str:
+        return self.note_id
+
+
+NOTE = RecordKind("note", "note_not_found", "note_id", table="notes_t", run_table="note_runs_t")
+SCRATCH = MetaData(naming_convention=NAMING_CONVENTION)
+Base.metadata.tables["workspaces"].to_metadata(SCRATCH)  # what the notes refer to
+spec_tables(NOTE, SCRATCH)
+
+
+def migrate_notes(connection: Connection, *, drop: bool = False) -> None:
+    """The notes' migration, or its downgrade."""
+    with Operations.context(MigrationContext.configure(connection)):
+        if drop:
+            drop_spec_tables(NOTE.table, NOTE.run_table)
+        else:
+            create_spec_tables(NOTE.table, NOTE.run_table, NOTE.run_column)
+
+
+class SqlNoteStore(SqlRunRepository[NoteRecord, NoteRunRecord]):
+    """The generic repository of notes; it creates their tables as it starts and drops
+    them as it closes (the session's PostgreSQL database keeps only the schema's)."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(database, NOTE, NoteRecord, NoteRunRecord)
+
+    async def start(self) -> None:
+        await super().start()
+        async with self.database.engine.begin() as connection:
+            await connection.run_sync(migrate_notes)
+
+    async def close(self) -> None:
+        async with self.database.engine.begin() as connection:
+            await connection.run_sync(migrate_notes, drop=True)
+        await super().close()
+
+
 def rename_spec(record: Any, name: str) -> None:
     record.spec = record.spec.model_copy(update={"name": name})
 
@@ -96,6 +168,17 @@ FEATURES = {
         code="crew_not_found",
         param="crew_id",
         run=lambda c: CrewRunRecord(crew_id=c.id, workspace_id=c.workspace_id, inputs={"q": "x"}),
+    ),
+    "notes": Feature(
+        memory=lambda: InMemoryRunRepository(NOTE),
+        sql=SqlNoteStore,
+        record=lambda ws, name: NoteRecord(workspace_id=ws, spec=NoteSpec(name=name, body="b")),
+        renamed=rename_spec,
+        name=lambda r: r.spec.name,
+        noun="note",
+        code="note_not_found",
+        param="note_id",
+        run=lambda n: NoteRunRecord(note_id=n.id, workspace_id=n.workspace_id),
     ),
     "tool_providers": Feature(
         memory=InMemoryToolProviderStore,
@@ -236,3 +319,24 @@ async def test_runs_are_scoped_listed_newest_first_and_outlive_their_spec(
     await repo.delete_record(ws, spec.id)
     assert await repo.get_run(ws, first.id) == first  # the history stays
     assert [r.id for r in await repo.list_runs(ws, spec.id)] == [second.id, first.id]
+
+
+def _notes_schema_diff(connection: Connection) -> list[Any]:
+    only_scratch = {"include_name": lambda name, kind, _: kind != "table" or name in SCRATCH.tables}
+    context = MigrationContext.configure(connection, opts=only_scratch)
+    return list(compare_metadata(context, SCRATCH))
+
+
+async def test_the_migration_helper_creates_and_drops_the_tables_of_the_kind(
+    database_url: str,
+) -> None:
+    store = SqlNoteStore(database_url)
+    await store.start()
+    async with store.database.engine.connect() as connection:
+        assert await connection.run_sync(_notes_schema_diff) == []
+    await store.close()
+    async with store.database.engine.connect() as connection:
+        names = await connection.run_sync(lambda c: inspect(c).get_table_names())
+    await store.database.engine.dispose()
+    assert {"crews", "crew_runs"} <= set(names)
+    assert not {NOTE.table, NOTE.run_table} & set(names)
