@@ -90,7 +90,7 @@ async def create(
 
 @router.get("", summary="List workflows", response_model_by_alias=False)
 async def list_workflows(request: Request, workspace: str = Workspace) -> DataList[WorkflowRecord]:
-    return DataList(data=await _workflows(request).store.list_workflows(workspace))
+    return DataList(data=await _workflows(request).store.list_records(workspace))
 
 
 @router.post("/validate", summary="Check a workflow without storing it")
@@ -145,7 +145,7 @@ async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> 
 async def get_workflow(
     workflow_id: str, request: Request, workspace: str = Workspace
 ) -> WorkflowRecord:
-    return await _workflows(request).store.get_workflow(workspace, workflow_id)
+    return await _workflows(request).store.get_record(workspace, workflow_id)
 
 
 @router.put(
@@ -161,7 +161,7 @@ async def update(
 
 @router.delete("/{workflow_id}", status_code=204, summary="Delete a workflow")
 async def delete(workflow_id: str, request: Request, workspace: str = Workspace) -> Response:
-    await _workflows(request).store.delete_workflow(workspace, workflow_id)
+    await _workflows(request).store.delete_record(workspace, workflow_id)
     return Response(status_code=204)
 
 
@@ -169,7 +169,7 @@ async def delete(workflow_id: str, request: Request, workspace: str = Workspace)
 async def export(workflow_id: str, request: Request, workspace: str = Workspace) -> Response:
     from agents.workflows.export import export_spec
 
-    record = await _workflows(request).store.get_workflow(workspace, workflow_id)
+    record = await _workflows(request).store.get_record(workspace, workflow_id)
     return Response(export_spec(record.spec), media_type="application/x-yaml")
 
 
@@ -183,7 +183,7 @@ async def run(
     workflow_id: str, body: RunBody, request: Request, workspace: str = Workspace
 ) -> WorkflowRunResult | StreamingResponse:
     workflows = _workflows(request)
-    await workflows.store.get_workflow(workspace, workflow_id)  # 404 before any stream
+    await workflows.store.get_record(workspace, workflow_id)  # 404 before any stream
     if not body.stream:
         result = await workflows.run_to_end(
             workspace, workflow_id, body.inputs, query=body.query, user_id=body.user_id

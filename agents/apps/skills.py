@@ -72,6 +72,6 @@ class AppTools:
         runner: Callable[[str, dict[str, Any]], AsyncIterator[Event]] = run
         found: list[BaseTool] = []
         for workflow_id in workflow_ids:
-            record = await workflows.store.get_workflow(workspace_id, workflow_id)
+            record = await workflows.store.get_record(workspace_id, workflow_id)
             found.append(WorkflowTool(workflow_id, record.spec, runner))
         return found

@@ -73,17 +73,15 @@ class WorkflowService:
 
     async def create(self, workspace_id: str, spec: WorkflowSpec) -> WorkflowRecord:
         compile_workflow(spec)
-        return await self.store.create_workflow(
-            WorkflowRecord(workspace_id=workspace_id, spec=spec)
-        )
+        return await self.store.create_record(WorkflowRecord(workspace_id=workspace_id, spec=spec))
 
     async def update(
         self, workspace_id: str, workflow_id: str, spec: WorkflowSpec
     ) -> WorkflowRecord:
         compile_workflow(spec)
-        record = await self.store.get_workflow(workspace_id, workflow_id)
+        record = await self.store.get_record(workspace_id, workflow_id)
         record.spec = spec
-        return await self.store.update_workflow(record)
+        return await self.store.update_record(record)
 
     async def run(
         self,
@@ -98,7 +96,7 @@ class WorkflowService:
     ) -> AsyncIterator[Event]:
         """Run a stored workflow; yields its events (see agents.workflows.engine). A
         workflow stored before a change made it invalid fails with workflow_invalid."""
-        record = await self.store.get_workflow(workspace_id, workflow_id)
+        record = await self.store.get_record(workspace_id, workflow_id)
         compiled = compile_workflow(record.spec)
         tools = await self._tools_for(workspace_id) if self._tools_for is not None else None
         engine = WorkflowEngine(self.services(workspace_id, tools), self.store)

@@ -24,12 +24,6 @@ class SqlWorkflowStore(SqlRunRepository[WorkflowRecord, WorkflowRunRecord]):
     def __init__(self, database: Database | str) -> None:
         super().__init__(database, WORKFLOW, WorkflowRecord, WorkflowRunRecord)
 
-    create_workflow = SqlRunRepository.create_record
-    get_workflow = SqlRunRepository.get_record
-    list_workflows = SqlRunRepository.list_records
-    update_workflow = SqlRunRepository.update_record
-    delete_workflow = SqlRunRepository.delete_record
-
     async def save_node_run(self, node_run: NodeRunRecord) -> None:
         async with self._session(write=True) as session:
             session.add(

@@ -1,15 +1,15 @@
-"""The crews' repository under the names its tests were written with.
+"""The crews' and workflows' repositories under the names their tests were written with.
 
-Crews have no store of their own: their service calls the generic repository's methods
-(``agents.repository``); these subclasses name them as the tests call them
-(``create_crew``, ...).
+Their services call the generic repository's methods (``agents.repository``); these
+subclasses name them as the tests call them (``create_crew``, ``get_workflow``, ...).
 """
 
 from __future__ import annotations
 
 from agents.crews.records import CREW, CrewRecord, CrewRunRecord
 from agents.repository import InMemoryRunRepository
-from cluster.store import Database, SqlRunRepository
+from agents.workflows import store as workflows
+from cluster.store import Database, SqlRunRepository, workflow_store
 
 
 class InMemoryCrewStore(InMemoryRunRepository[CrewRecord, CrewRunRecord]):
@@ -32,4 +32,21 @@ class SqlCrewStore(SqlRunRepository[CrewRecord, CrewRunRecord]):
     delete_crew = SqlRunRepository.delete_record
 
 
+class InMemoryWorkflowStore(workflows.InMemoryWorkflowStore):
+    create_workflow = InMemoryRunRepository.create_record
+    get_workflow = InMemoryRunRepository.get_record
+    list_workflows = InMemoryRunRepository.list_records
+    update_workflow = InMemoryRunRepository.update_record
+    delete_workflow = InMemoryRunRepository.delete_record
+
+
+class SqlWorkflowStore(workflow_store.SqlWorkflowStore):
+    create_workflow = SqlRunRepository.create_record
+    get_workflow = SqlRunRepository.get_record
+    list_workflows = SqlRunRepository.list_records
+    update_workflow = SqlRunRepository.update_record
+    delete_workflow = SqlRunRepository.delete_record
+
+
 CrewStoreProtocol = InMemoryCrewStore | SqlCrewStore
+WorkflowStoreProtocol = InMemoryWorkflowStore | SqlWorkflowStore

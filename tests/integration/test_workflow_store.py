@@ -12,9 +12,12 @@ from agents.errors import NotFoundError
 from agents.workflows.engine import WorkflowEngine
 from agents.workflows.graph import Edge, NodeSpec, WorkflowSpec
 from agents.workflows.records import WorkflowRecord
-from agents.workflows.store import InMemoryWorkflowStore, WorkflowStoreProtocol
 from agents.workflows.validation import compile_workflow
-from cluster.store import SqlWorkflowStore
+from tests.integration.named_stores import (
+    InMemoryWorkflowStore,
+    SqlWorkflowStore,
+    WorkflowStoreProtocol,
+)
 from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration
