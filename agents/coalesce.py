@@ -74,41 +74,49 @@ async def coalesce(
     policy: BatchPolicy = BatchPolicy(),  # noqa: B008 - frozen, shared safely
     *,
     first_alone: Callable[[T], bool] | None = None,
+    on_flush: Callable[[int, float], None] | None = None,
 ) -> AsyncIterator[list[T]]:
     """The items of ``source`` in batches, in order (see the module docstring).
 
     ``batchable(item)`` says which items may wait (deltas, tokens); ``first_alone``
     (default: the first batchable item of the stream) says which one leaves at once.
+    ``on_flush(size, waited_s)`` hears of every batch that leaves (for metrics).
     An error of the source is raised after the batch before it has been yielded.
     """
     if not policy.enabled:
         async for item in source:
             yield [item]
         return
+    flushed = on_flush or _ignore
     is_first = first_alone or _first_only()
     pump: _Pump[T] = _Pump(source)
     batch: list[T] = []
     pending = 0  # batchable items in ``batch``
     started = 0.0
+
+    def leaving() -> list[T]:
+        flushed(len(batch), time.monotonic() - started if pending else 0.0)
+        return batch
+
     try:
         while True:
             if pending:
                 remaining = started + policy.max_delay_s - time.monotonic()
                 if remaining <= 0:
-                    yield batch
+                    yield leaving()
                     batch, pending = [], 0
                     continue
                 try:
                     got = await asyncio.wait_for(pump.queue.get(), remaining)
                 except TimeoutError:
-                    yield batch
+                    yield leaving()
                     batch, pending = [], 0
                     continue
             else:
                 got = await pump.queue.get()
             if isinstance(got, _End):
                 if batch:
-                    yield batch
+                    yield leaving()
                 if got.error is not None:
                     raise got.error
                 return
@@ -118,14 +126,18 @@ async def coalesce(
                 batch.append(got)
                 pending += 1
                 if pending >= policy.max_items:
-                    yield batch
+                    yield leaving()
                     batch, pending = [], 0
             else:  # leaves now, after whatever waits before it
                 batch.append(got)
-                yield batch
+                yield leaving()
                 batch, pending = [], 0
     finally:
         await pump.close()
+
+
+def _ignore(size: int, waited_s: float) -> None:
+    pass
 
 
 def _first_only() -> Callable[[object], bool]:

@@ -11,7 +11,7 @@ import json
 from pydantic import JsonValue
 
 from agents.events import EVENT_ADAPTER
-from channels.ws_chat import FRAME_ADAPTER
+from channels.ws_chat import FRAME_ADAPTER, EventBatchFrame
 
 
 def protocol_schema() -> dict[str, JsonValue]:
@@ -20,7 +20,23 @@ def protocol_schema() -> dict[str, JsonValue]:
         "title": "Chorus chat protocol",
         "client_frame": FRAME_ADAPTER.json_schema(),
         "server_event": EVENT_ADAPTER.json_schema(),
+        "server_batch": _batch_schema(),
     }
+
+
+def _batch_schema() -> dict[str, JsonValue]:
+    """The batch frame, its events referring to ``server_event`` (not a copy of it)."""
+    schema = EventBatchFrame.model_json_schema()
+    properties = schema["properties"]
+    assert isinstance(properties, dict)
+    properties["events"] = {
+        "type": "array",
+        "items": {"$ref": "#/server_event"},
+        "description": "The events, oldest first.",
+        "title": "Events",
+    }
+    schema.pop("$defs", None)
+    return schema
 
 
 def protocol_schema_text() -> str:

@@ -39,11 +39,21 @@ class StartFrame(_Frame):
         default=None, description="Debug chat: run this unsaved spec instead of the published."
     )
     user_id: str | None = Field(default=None, description="End-user id, for the owner's logs.")
+    batch: bool | None = Field(
+        default=None,
+        description="Send turns' events in `batch` frames (several events in one frame, in "
+        "order) from now on on this socket; false: one event per frame (the default).",
+    )
 
 
 class ResumeFrame(_Frame):
     type: Literal["resume"]
     conversation_id: str = Field(min_length=1)
+    batch: bool | None = Field(
+        default=None,
+        description="Send turns' events in `batch` frames (several events in one frame, in "
+        "order) from now on on this socket; false: one event per frame (the default).",
+    )
 
 
 class MessageFrame(_Frame):
@@ -61,6 +71,13 @@ class StopFrame(_Frame):
 
 class PingFrame(_Frame):
     type: Literal["ping"]
+
+
+class EventBatchFrame(BaseModel):
+    """Server frame: several events of a turn, in order (sockets that asked for batches)."""
+
+    type: Literal["batch"] = "batch"
+    events: list[Event] = Field(description="The events, oldest first.")
 
 
 ClientFrame = Annotated[
@@ -84,14 +101,19 @@ class WsChatSession:
         self.current: str | None = None
         self.drafts: dict[str, AppSpec] = {}
         self.turns: dict[str, asyncio.Task[None]] = {}
+        #: Send a turn's events several to a frame (the client asked in start/resume).
+        self.batch_frames = False
         self._send_lock = asyncio.Lock()
 
     async def send(self, payload: dict[str, JsonValue]) -> None:
+        await self.send_text(json.dumps(payload, ensure_ascii=False, default=str))
+
+    async def send_text(self, text: str) -> None:
         async with self._send_lock:
-            await self.ws.send_text(json.dumps(payload, ensure_ascii=False, default=str))
+            await self.ws.send_text(text)
 
     async def send_event(self, event: Event) -> None:
-        await self.send(event.model_dump(mode="json"))
+        await self.send_text(event.model_dump_json())
 
     async def error(self, code: str, message: str, conversation_id: str | None = None) -> None:
         await self.send_event(
@@ -158,6 +180,8 @@ class WsChatSession:
         if isinstance(frame, PingFrame):
             await self.send({"type": "pong"})
         elif isinstance(frame, StartFrame):
+            if frame.batch is not None:
+                self.batch_frames = frame.batch
             conversation_id = new_id("conv")
             started = await self.router.start(
                 self.workspace_id,
@@ -172,6 +196,8 @@ class WsChatSession:
             self.current = conversation_id
             await self.send_event(started)
         elif isinstance(frame, ResumeFrame):
+            if frame.batch is not None:
+                self.batch_frames = frame.batch
             started = await self.router.resume(self.workspace_id, frame.conversation_id)
             self.current = frame.conversation_id
             await self.send_event(started)
@@ -211,17 +237,27 @@ class WsChatSession:
 
     async def _stream(self, conversation_id: str, text: str) -> None:
         try:
-            async for event in self.router.send(
+            batches = self.router.send_batches(
                 self.workspace_id, conversation_id, text, self.drafts.get(conversation_id)
-            ):
+            )
+            async for batch in batches:
                 if (
-                    event.type == "message_end"
+                    batch[-1].type == "message_end"
                     and self.turns.get(conversation_id) is asyncio.current_task()
                 ):
                     # The turn is over for the client once it sees this event.
                     del self.turns[conversation_id]
-                await self.send_event(event)
+                if self.batch_frames and len(batch) > 1:
+                    await self.send_text(_batch_frame(batch))
+                else:
+                    for event in batch:
+                        await self.send_text(event.model_dump_json())
         except (WebSocketDisconnect, RuntimeError):
             pass  # the client left; close() stops the turn
         except ChorusError as exc:
             await self.error(exc.code, exc.message, conversation_id)
+
+
+def _batch_frame(events: list[Event]) -> str:
+    """An :class:`EventBatchFrame` as JSON, from each event's own serialisation."""
+    return '{"type":"batch","events":[' + ",".join(e.model_dump_json() for e in events) + "]}"

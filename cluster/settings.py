@@ -20,6 +20,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from agents.coalesce import BatchPolicy
+
 #: What a ``scripted`` engine answers by default: ~20 words, a few dozen tokens.
 DEFAULT_SCRIPTED_REPLY = (
     "This is a scripted reply from a benchmark engine: it always answers with the same "
@@ -222,6 +224,20 @@ class ChorusSettings(BaseSettings):
         le=600,
         description="Code node wall-time limit (a node's own timeout_s wins).",
     )
+    stream_batch_ms: float = Field(
+        default=10.0,
+        ge=0,
+        le=1000,
+        description="Streams crossing a process (engine -> shard -> gateway) send the first "
+        "delta at once and later ones in batches at most this old (ms); 0 sends every "
+        "event on its own. Batches always leave before any other event.",
+    )
+    stream_batch_events: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Most deltas in one batch of a stream crossing a process (1: no batches).",
+    )
     gateway_max_ongoing_requests: int = Field(
         default=1000, ge=1, description="Concurrent requests per gateway replica (streams count)."
     )
@@ -267,6 +283,10 @@ class ChorusSettings(BaseSettings):
                 f"knowledge_index: unknown index {self.knowledge_index!r} (known: {known})"
             )
         return self
+
+    def stream_batches(self) -> BatchPolicy:
+        """How streams are coalesced where they cross a process."""
+        return BatchPolicy(self.stream_batch_ms / 1000, self.stream_batch_events)
 
     def resolved_database_url(self) -> str:
         """The store URL: ``database_url``, or the SQLite file in ``data_dir``."""

@@ -25,6 +25,8 @@ class _ShardMetrics:
     ttft: Histogram
     tokens: Counter
     live: Gauge
+    batch_events: Histogram
+    batch_wait: Histogram
 
 
 @cache
@@ -53,7 +55,29 @@ def _metrics() -> _ShardMetrics:
         live=metrics.Gauge(
             "chorus_active_sessions", "Conversations held in memory by a shard.", ("shard",)
         ),
+        batch_events=metrics.Histogram(
+            "chorus_stream_batch_events",
+            "Events per batch a shard sends to the gateway.",
+            [1, 2, 4, 8, 16, 32, 64, 128],
+            ("shard",),
+        ),
+        batch_wait=metrics.Histogram(
+            "chorus_stream_batch_wait_seconds",
+            "How long a batch's first delta waited before the batch left the shard.",
+            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+            ("shard",),
+        ),
     )
+
+
+def observe_batch(shard: str, size: int, waited_s: float) -> None:
+    """Record a batch that left the shard. Never fails the turn."""
+    try:
+        m = _metrics()
+        m.batch_events.observe(size, {"shard": shard})
+        m.batch_wait.observe(waited_s, {"shard": shard})
+    except Exception as exc:  # noqa: BLE001 - metrics must not break a conversation
+        log.warning("metrics_failed", error=repr(exc))
 
 
 def observe(shard: str, event: Event) -> None:

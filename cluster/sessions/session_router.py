@@ -13,6 +13,7 @@ from ray.exceptions import RayError
 
 from agents import error_codes
 from agents.apps.spec import AppSpec
+from agents.coalesce import flatten
 from agents.errors import UpstreamUnavailableError
 from agents.events import ConversationStarted, ErrorEvent, Event
 from agents.ids import new_id
@@ -81,10 +82,16 @@ class SessionRouter:
             )
         )
 
-    async def send(
+    def send(
         self, workspace_id: str, conversation_id: str, text: str, draft: AppSpec | None = None
     ) -> AsyncIterator[Event]:
-        """The turn's events.
+        """The turn's events, one by one (see :meth:`send_batches`)."""
+        return flatten(self.send_batches(workspace_id, conversation_id, text, draft))
+
+    async def send_batches(
+        self, workspace_id: str, conversation_id: str, text: str, draft: AppSpec | None = None
+    ) -> AsyncIterator[list[Event]]:
+        """The turn's events, in the batches the shard sent them in.
 
         A call that fails before any event (its shard died or is restarting) is tried
         again for up to RESTART_WAIT_S, with the same turn id so the shard never runs
@@ -108,9 +115,9 @@ class SessionRouter:
             started = False
             try:
                 async for ref in refs:
-                    event = await ref
+                    batch = await ref
                     started = True
-                    yield event
+                    yield batch
                 return
             except RayError as exc:
                 log.warning(
@@ -124,11 +131,13 @@ class SessionRouter:
                 if started or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(min(0.25 * attempt, 2.0))
-        yield ErrorEvent(
-            conversation_id=conversation_id,
-            code=error_codes.SESSION_INTERRUPTED,
-            message="the session restarted mid-answer; send the message again",
-        )
+        yield [
+            ErrorEvent(
+                conversation_id=conversation_id,
+                code=error_codes.SESSION_INTERRUPTED,
+                message="the session restarted mid-answer; send the message again",
+            )
+        ]
 
     async def stop(self, conversation_id: str) -> bool:
         try:

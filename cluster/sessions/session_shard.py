@@ -15,6 +15,7 @@ import ray
 import structlog
 
 from agents.apps.spec import AppSpec
+from agents.coalesce import coalesce
 from agents.conversation.records import EarlierMessage
 from agents.conversation.service import SessionHost
 from agents.events import ConversationStarted, Event
@@ -24,6 +25,10 @@ from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
 NAMESPACE = "chorus"
+
+
+def _is_delta(event: Event) -> bool:
+    return event.type == "delta"
 
 
 class StartOptions(TypedDict, total=False):
@@ -62,6 +67,7 @@ class SessionShard(SessionHost):
             tools=self.services.app_tools,
         )
         self.name = name
+        self.batches = settings.stream_batches()
         restarts = ray.get_runtime_context().was_current_actor_reconstructed
         log.info("session_shard_started", restarted=restarts, pid=os.getpid())
 
@@ -94,12 +100,19 @@ class SessionShard(SessionHost):
         text: str,
         draft: AppSpec | None = None,
         turn_id: str | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncIterator[list[Event]]:
+        """The turn's events in batches (one Ray item per batch): the first delta alone,
+        later deltas batched by age and size, every other event at once."""
         await self._open()
-        async for event in self.send(workspace_id, conversation_id, text, draft, turn_id):
-            session_metrics.observe(self.name, event)
-            yield event
+        events = self.send(workspace_id, conversation_id, text, draft, turn_id)
+        async for batch in coalesce(events, _is_delta, self.batches, on_flush=self._flushed):
+            for event in batch:
+                session_metrics.observe(self.name, event)
+            yield batch
         session_metrics.set_live(self.name, self.live_count())
+
+    def _flushed(self, size: int, waited_s: float) -> None:
+        session_metrics.observe_batch(self.name, size, waited_s)
 
     def stop_turn(self, conversation_id: str) -> bool:
         return self.stop(conversation_id)
