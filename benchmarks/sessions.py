@@ -92,7 +92,11 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def start_server(
-    port: int, data_dir: str, log_path: Path, timeout: float = 600
+    port: int,
+    data_dir: str,
+    log_path: Path,
+    timeout: float = 600,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     engines = [{"name": ENGINE, "kind": "scripted", "scripted_token_delay_s": 0}]
     env = {
@@ -100,6 +104,7 @@ def start_server(
         "CHORUS_PORT": str(port),
         "CHORUS_DATA_DIR": data_dir,
         "CHORUS_ENGINES": json.dumps(engines),
+        **(extra_env or {}),
     }
     env.pop("RAY_ADDRESS", None)  # always a fresh local Ray of our own
     env.pop("CHORUS_CONFIG", None)  # and no settings file (cwd is the empty data dir)
@@ -201,8 +206,18 @@ async def open_socket(url: str) -> ClientConnection:
     return await connect(url, open_timeout=RECV_TIMEOUT_S, ping_interval=None, max_queue=None)
 
 
+#: Ask the server for batch frames (--batch-frames).
+BATCH_FRAMES = False
+
+
+async def events_of(ws: ClientConnection) -> list[dict[str, Any]]:
+    """The events of the next frame (a batch frame holds several)."""
+    frame = await recv(ws)
+    return frame["events"] if frame["type"] == "batch" else [frame]  # type: ignore[no-any-return]
+
+
 async def start_conversation(ws: ClientConnection, app_id: str) -> str:
-    await ws.send(json.dumps({"type": "start", "app_id": app_id}))
+    await ws.send(json.dumps({"type": "start", "app_id": app_id, "batch": BATCH_FRAMES}))
     event = await recv(ws)
     if event["type"] != "conversation_started":
         raise RuntimeError(f"start refused: {event}")
@@ -224,22 +239,22 @@ async def chat_turn(ws: ClientConnection) -> tuple[float, float, int, float]:
     first: float | None = None
     shard_ttft = 0.0
     while True:
-        event = await recv(ws)
-        if event["type"] == "usage":
-            shard_ttft = (event.get("time_to_first_token_ms") or 0.0) / 1000
-        elif event["type"] == "delta" and first is None:
-            first = time.perf_counter()
-        elif event["type"] == "error" and event["code"] == "turn_in_progress" and first is None:
-            refusals += 1
-            await asyncio.sleep(0.002)
-            started = time.perf_counter()
-            await ws.send(frame)
-        elif event["type"] == "error":
-            raise RuntimeError(f"turn failed: {event}")
-        elif event["type"] == "message_end":
-            if first is None or event["status"] != "complete":
-                raise RuntimeError(f"turn ended without an answer: {event}")
-            return first - started, time.perf_counter() - started, refusals, shard_ttft
+        for event in await events_of(ws):
+            if event["type"] == "usage":
+                shard_ttft = (event.get("time_to_first_token_ms") or 0.0) / 1000
+            elif event["type"] == "delta" and first is None:
+                first = time.perf_counter()
+            elif event["type"] == "error" and event["code"] == "turn_in_progress" and not first:
+                refusals += 1
+                await asyncio.sleep(0.002)
+                started = time.perf_counter()
+                await ws.send(frame)
+            elif event["type"] == "error":
+                raise RuntimeError(f"turn failed: {event}")
+            elif event["type"] == "message_end":
+                if first is None or event["status"] != "complete":
+                    raise RuntimeError(f"turn ended without an answer: {event}")
+                return first - started, time.perf_counter() - started, refusals, shard_ttft
 
 
 async def chorus_latency(
@@ -472,6 +487,8 @@ async def measure(
             "(no pause), so concurrent latency includes queueing; idle sessions are "
             "conversations opened with a start frame and no messages"
         ),
+        "server_env": dict(item.split("=", 1) for item in args.env),
+        "batch_frames": args.batch_frames,
         "engine_ttft_ms_in_process": ttft,
         "chorus": overhead,
         "chorus_paced": paced
@@ -531,8 +548,21 @@ async def main() -> None:
     )
     parser.add_argument("--idle", type=int, default=10_000, help="idle conversations to open")
     parser.add_argument("--idle-sockets", type=int, default=20, help="sockets that open them")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment of chorus serve (settings, Ray Serve feature flags); repeatable",
+    )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--batch-frames", action="store_true", help="ask for batch frames in start frames"
+    )
     args = parser.parse_args()
+    server_env = dict(item.split("=", 1) for item in args.env)
+    global BATCH_FRAMES
+    BATCH_FRAMES = args.batch_frames
     if args.serve_echo:
         await serve_echo()
         return
@@ -542,7 +572,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chorus-bench-") as data_dir:
         log_path = Path(data_dir) / "server.log"
         started = time.perf_counter()
-        server = start_server(port, data_dir, log_path)
+        server = start_server(port, data_dir, log_path, extra_env=server_env)
         log("server_ready", port=port, seconds=round(time.perf_counter() - started, 1))
         try:
             result = await measure(args, f"http://127.0.0.1:{port}", server)
