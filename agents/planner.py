@@ -170,8 +170,8 @@ class Planner:
             text = content if isinstance(content, str) else ""
             try:
                 decision = tool_calls.read_reply(text, DECISION_REPLY)
-            except UpstreamError:
-                decision = text  # the engine ignored the schema: its text is the answer
+            except UpstreamError:  # cut off while answering, or the schema was ignored
+                decision = tool_calls.cut_answer(text, DECISION_REPLY) or text
             if isinstance(decision, FunctionCall):
                 calls.append(_Call(new_tool_call_id(), decision.name, decision.arguments))
             else:

@@ -17,6 +17,7 @@ pure, so the emulation is tested without a model.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -193,6 +194,27 @@ def read_reply(text: str, shape: ReplyShape = TOOL_CALL_REPLY) -> str | Function
         "the model's reply matches neither a tool call nor an answer",
         details={"reply": text[:500]},
     )
+
+
+def cut_answer(text: str, shape: ReplyShape = TOOL_CALL_REPLY) -> str | None:
+    """The answer in a reply the model was cut off while writing (``max_tokens``), or
+    ``None`` when the reply is not an answer (a cut-off call cannot be salvaged).
+
+    ``{"content": "Twelve times seven is 8`` gives ``Twelve times seven is 8``: the
+    caller returns it as a plain answer ending with ``finish_reason="length"``, as any
+    answer cut off by ``max_tokens`` does.
+    """
+    opening = re.match(r'\s*\{\s*"' + re.escape(shape.answer_key) + r'"\s*:\s*"', text)
+    if opening is None:
+        return None
+    body = text[opening.end() :]
+    for trim in range(7):  # a partial escape at the end (``\u00`` at most) is dropped
+        try:
+            answer = json.loads('"' + body[: len(body) - trim] + '"', strict=False)
+        except json.JSONDecodeError:
+            continue
+        return answer if isinstance(answer, str) else None
+    return None
 
 
 def parse_reply(

@@ -124,6 +124,12 @@ class OpenAICompatibleEngine:
     def _as_tool_reply(self, completion: ChatCompletion, request: ChatRequest) -> ChatCompletion:
         text = completion.choices[0].message.content or ""
         if completion.choices[0].finish_reason == "length":
+            cut = tool_calls.cut_answer(text)
+            if cut is not None:  # an answer cut off by max_tokens, as without tools
+                completion.choices = [
+                    Choice(message=AssistantMessage(content=cut), finish_reason="length")
+                ]
+                return completion
             raise UpstreamError(
                 "the model ran out of tokens before finishing its tool call; raise max_tokens",
                 details={"reply": text[:500]},

@@ -92,3 +92,24 @@ def test_history_and_tools_prompt_are_rendered_as_text() -> None:
 def test_tool_choice_none_switches_tools_off() -> None:
     assert not tool_calls.uses_tools(request(tools=[WEATHER], tool_choice="none"))
     assert tool_calls.uses_tools(request(tools=[WEATHER]))
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [
+        ('{"content": "Twelve times seven is 8', "Twelve times seven is 8"),
+        ('{ "content" : "line one\\nline \\"two', 'line one\nline "two'),
+        ('{"content": "caf\\u00', "caf"),  # a partial escape is dropped
+        ('{"content": "done"', "done"),
+        ('{"content": "', ""),
+    ],
+)
+def test_an_answer_cut_off_by_max_tokens_is_salvaged(reply: str, answer: str) -> None:
+    assert tool_calls.cut_answer(reply) == answer
+
+
+@pytest.mark.parametrize(
+    "reply", ['{"name": "calculator", "arguments": {"expr', '{"conte', "plain text", ""]
+)
+def test_a_cut_off_call_is_not_an_answer(reply: str) -> None:
+    assert tool_calls.cut_answer(reply) is None

@@ -130,3 +130,32 @@ async def test_stream_without_upstream_usage_gets_counted() -> None:
     chunks = [c async for c in engine(upstream).chat_stream(req())]
     assert chunks[-1].usage is not None
     assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (11, 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "salvaged"),
+    [('{"content": "Twelve times seven is eigh', "Twelve times seven is eigh"),
+     ('{"name": "f", "arguments": {"a', None)],
+)  # fmt: skip
+async def test_a_reply_cut_off_by_max_tokens(content: str, salvaged: str | None) -> None:
+    """An emulated answer cut off by max_tokens is the answer so far (finish_reason
+    length, as without tools); a cut-off call cannot be run and is an upstream error."""
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        body = {
+            "model": "m",
+            "choices": [{"message": {"role": "assistant", "content": content},
+                         "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+        }  # fmt: skip
+        return answer(200, body)
+
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    request = req(tools=tools, tool_choice="auto")
+    if salvaged is None:
+        with pytest.raises(UpstreamError, match="ran out of tokens"):
+            await engine(upstream).chat(request)
+        return
+    out = await engine(upstream).chat(request)
+    assert out.choices[0].message.content == salvaged
+    assert out.choices[0].finish_reason == "length" and not out.choices[0].message.tool_calls
