@@ -125,7 +125,7 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     engines: dict[str, Application] = {
         e.name: ChatEngineDeployment.options(  # type: ignore[attr-defined]
             **chat_engine_options(e)
-        ).bind(e, settings.log_level)
+        ).bind(e, settings.log_level, settings.stream_batches())
         for e in settings.engines
     }
     embedders: dict[str, Application] = {

@@ -142,9 +142,9 @@ class OpenAIApi:
             metrics.record_completion(req.model, completion.usage, time.perf_counter() - started)
             return JSONResponse(completion.model_dump(exclude_none=True))
         # remote() is typed as either response; options(stream=True) makes it the generator.
-        stream: DeploymentResponseGenerator[dict[str, Any]] = handle.options(  # type: ignore[assignment]
+        stream: DeploymentResponseGenerator[list[dict[str, Any]]] = handle.options(  # type: ignore[assignment]
             stream=True
-        ).chat_stream_raw.remote(req)
+        ).chat_stream_raw_batches.remote(req)
         try:
             first = await call(stream.__anext__())  # refused requests become HTTP errors
         except BaseException:
@@ -160,33 +160,37 @@ class OpenAIApi:
     async def _sse(
         self,
         model: str,
-        first: dict[str, Any],
-        stream: DeploymentResponseGenerator[dict[str, Any]],
+        first: list[dict[str, Any]],
+        stream: DeploymentResponseGenerator[list[dict[str, Any]]],
         include_usage: bool,
         started: float,
     ) -> AsyncIterator[bytes]:
-        """OpenAI server-sent events from the engine's chunk dicts; errors end the stream
-        with an ``{"error": ...}`` event, as OpenAI does."""
+        """OpenAI server-sent events from the engine's batches of chunk dicts, one write
+        per batch; errors end the stream with an ``{"error": ...}`` event, as OpenAI does."""
         ttft_recorded = False
         finished = False
         try:
-            yield _frame(first)
+            batch = first
             while True:
+                frames: list[bytes] = []
+                for chunk in batch:
+                    usage = chunk.get("usage")
+                    if usage is not None:
+                        metrics.record_completion(
+                            model, Usage.model_validate(usage), time.perf_counter() - started
+                        )
+                        if not include_usage:
+                            continue
+                    elif not ttft_recorded and chunk["choices"][0].get("delta", {}).get("content"):
+                        metrics.record_ttft(model, time.perf_counter() - started)
+                        ttft_recorded = True
+                    frames.append(_frame(chunk))
+                if frames:
+                    yield b"".join(frames)
                 try:
-                    chunk: dict[str, Any] = await call(stream.__anext__())
+                    batch = await call(stream.__anext__())
                 except StopAsyncIteration:
                     break
-                usage = chunk.get("usage")
-                if usage is not None:
-                    metrics.record_completion(
-                        model, Usage.model_validate(usage), time.perf_counter() - started
-                    )
-                    if not include_usage:
-                        continue
-                elif not ttft_recorded and chunk["choices"][0].get("delta", {}).get("content"):
-                    metrics.record_ttft(model, time.perf_counter() - started)
-                    ttft_recorded = True
-                yield _frame(chunk)
             finished = True
             yield b"data: [DONE]\n\n"
         except ChorusError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from ray import serve
 
+from agents.coalesce import BatchPolicy, coalesce
 from agents.engine import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -46,10 +47,14 @@ class ChatEngineDeployment:
 
     # Serve awaits an async __init__; mypy wants __init__ to return None.
     async def __init__(  # type: ignore[misc]
-        self, settings: EngineSettings, log_level: str = "INFO"
+        self,
+        settings: EngineSettings,
+        log_level: str = "INFO",
+        batches: BatchPolicy = BatchPolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         configure_logging(log_level)
         self.settings = settings
+        self.batches = batches
         self.process: EngineProcess | None = None
         kind = engine_kinds().get(settings.kind)
         self.engine: EngineProtocol
@@ -86,6 +91,21 @@ class ChatEngineDeployment:
         async for chunk in raw(request):
             yield chunk
 
+    async def chat_stream_batches(
+        self, request: ChatRequest
+    ) -> AsyncIterator[list[ChatCompletionChunk]]:
+        """:meth:`chat_stream` coalesced (one Ray item per batch): the first token
+        alone, later tokens by age and size, any other chunk at once."""
+        async for batch in coalesce(self.chat_stream(request), _is_token, self.batches):
+            yield batch
+
+    async def chat_stream_raw_batches(
+        self, request: ChatRequest
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """:meth:`chat_stream_raw` coalesced like :meth:`chat_stream_batches`."""
+        async for batch in coalesce(self.chat_stream_raw(request), _is_raw_token, self.batches):
+            yield batch
+
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
         return await self.engine.count_tokens(messages)
 
@@ -108,6 +128,24 @@ class ChatEngineDeployment:
         process: EngineProcess | None = getattr(self, "process", None)
         if process is not None:
             process.terminate()
+
+
+def _is_token(chunk: ChatCompletionChunk) -> bool:
+    """A chunk that only adds text (it may wait in a batch)."""
+    return (
+        len(chunk.choices) == 1
+        and chunk.choices[0].finish_reason is None
+        and bool(chunk.choices[0].delta.content)
+        and not chunk.choices[0].delta.tool_calls
+    )
+
+
+def _is_raw_token(chunk: dict[str, Any]) -> bool:
+    choices = chunk.get("choices") or []
+    if len(choices) != 1 or choices[0].get("finish_reason") is not None:
+        return False
+    delta = choices[0].get("delta") or {}
+    return bool(delta.get("content")) and not delta.get("tool_calls")
 
 
 def chat_engine_options(settings: EngineSettings) -> dict[str, Any]:

@@ -46,17 +46,19 @@ class HandleEngine:
         return await call(self._handle.chat.remote(request))
 
     async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """The replica's chunks, which cross Ray in batches (the first token alone)."""
         # remote() is typed as either response; options(stream=True) makes it the generator.
-        stream: DeploymentResponseGenerator[ChatCompletionChunk] = self._handle.options(  # type: ignore[assignment]
+        stream: DeploymentResponseGenerator[list[ChatCompletionChunk]] = self._handle.options(  # type: ignore[assignment]
             stream=True
-        ).chat_stream.remote(request)
+        ).chat_stream_batches.remote(request)
         try:
             while True:
                 try:
-                    chunk: ChatCompletionChunk = await call(stream.__anext__())
+                    batch: list[ChatCompletionChunk] = await call(stream.__anext__())
                 except StopAsyncIteration:
                     return
-                yield chunk
+                for chunk in batch:
+                    yield chunk
         finally:
             stream.cancel()
 

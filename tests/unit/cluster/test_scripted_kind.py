@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from agents.coalesce import BatchPolicy
 from agents.engine import ChatMessage, ChatRequest
 from cluster.engines.deployments import ChatEngineDeployment, chat_engine_options, deployment_name
 from cluster.engines.scripted import scripted_engine
@@ -17,12 +18,13 @@ def _request(text: str = "hi") -> ChatRequest:
     )
 
 
-def _deployment(settings: EngineSettings) -> Any:
+def _deployment(settings: EngineSettings, batches: BatchPolicy = BatchPolicy()) -> Any:
     """The replica class with its engine, without Ray and without its async __init__."""
     deployment: Any = ChatEngineDeployment
     cls = deployment.func_or_class
     replica = object.__new__(cls)
     replica.settings = settings
+    replica.batches = batches
     replica.process = None
     replica.engine = scripted_engine(settings)
     return replica
@@ -99,3 +101,25 @@ async def test_raw_stream_falls_back_to_dumped_chunks() -> None:
     deltas = [c["choices"][0]["delta"].get("content") for c in chunks if c["choices"]]
     assert "".join(d for d in deltas if d) == "x y"
     assert chunks[-1]["usage"]["completion_tokens"] == 2
+
+
+@pytest.mark.parametrize("raw", [False, True])
+async def test_chunks_cross_ray_in_batches(raw: bool) -> None:
+    """The role chunk and the first token leave alone, later tokens together, the finish
+    and usage chunks at once: unpacked, the same stream as one chunk per item."""
+    settings = EngineSettings(name="bench", kind="scripted", scripted_reply="a b c d e f")
+    replica = _deployment(settings, BatchPolicy(max_delay_s=5.0, max_items=3))
+    batches_of = replica.chat_stream_raw_batches if raw else replica.chat_stream_batches
+    batches = [b async for b in batches_of(_request())]
+    plain = [c async for c in (replica.chat_stream_raw if raw else replica.chat_stream)(_request())]
+
+    def content(chunk: Any) -> str:
+        if raw:
+            return "".join(c["delta"].get("content") or "" for c in chunk["choices"])
+        return "".join(c.delta.content or "" for c in chunk.choices)
+
+    sizes = [len(b) for b in batches]
+    assert sizes[:2] == [1, 1] and 3 in sizes  # role alone, first token alone, then batches
+    flat = [c for b in batches for c in b]
+    assert [content(c) for c in flat] == [content(c) for c in plain]
+    assert len(flat) == len(plain)
