@@ -70,7 +70,7 @@ class ScriptedEngine:
         return ModelCard(id=self._model, engine="scripted", context_window=self._context_window)
 
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
-        return sum(len(_TOKEN.findall(m.text())) + 3 for m in messages)
+        return ScriptedTokenCounter().count(messages)
 
     def _take(self, request: ChatRequest) -> ScriptedReply:
         self.requests.append(request)
@@ -158,3 +158,16 @@ def _tool_call(name: str, args: dict[str, Any]) -> ToolCall:
     return ToolCall(
         id=new_tool_call_id(), function=FunctionCall(name=name, arguments=json.dumps(args))
     )
+
+
+class ScriptedTokenCounter:
+    """The scripted engine's own token rule (a word and its trailing space is a token,
+    three more per message), so callers count exactly without asking it."""
+
+    exact = True
+
+    def count(self, messages: list[ChatMessage]) -> int:
+        return sum(len(_TOKEN.findall(m.text())) + 3 for m in messages)
+
+    def observe(self, messages: list[ChatMessage], reported: int) -> None:
+        pass

@@ -195,6 +195,82 @@ def cpu_by_role(server_pid: int) -> dict[str, float]:
     return out
 
 
+# -- where the time goes: py-spy on each part of the server ----------------------------
+
+PROFILED_ROLES = ("session_shards", "gateway", "engine_replica", "serve_proxy")
+
+
+def start_profilers(
+    server_pid: int, out_dir: str
+) -> list[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """One ``py-spy record`` (collapsed stacks, GIL holders only) per process of the
+    profiled roles, until :func:`stop_profilers`."""
+    spy = Path(sys.executable).with_name("py-spy")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    spies = []
+    for role, marker in ROLES:
+        if role not in PROFILED_ROLES:
+            continue
+        for proc in ray_processes(server_pid, marker):
+            out = Path(out_dir) / f"{role}-{proc.pid}.txt"
+            cmd = [str(spy), "record", "--format", "raw", "--gil", "--rate", "200",
+                   "--nonblocking", "-o", str(out), "--pid", str(proc.pid)]  # fmt: skip
+            spies.append(
+                (
+                    role,
+                    out,
+                    subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                )
+            )
+    return spies
+
+
+def stop_profilers(spies: list[tuple[str, Path, subprocess.Popen[bytes]]]) -> dict[str, Any]:
+    """Each role's share of samples by our own functions (inclusive) and by the leaf
+    function that was running (self), from the collapsed stacks."""
+    for _role, _out, spy in spies:
+        spy.send_signal(signal.SIGINT)
+    for _role, _out, spy in spies:
+        spy.wait(timeout=60)
+    report: dict[str, Any] = {}
+    for role in PROFILED_ROLES:
+        inclusive: dict[str, int] = {}
+        leaf: dict[str, int] = {}
+        total = 0
+        for _role, out, _spy in (s for s in spies if s[0] == role):
+            if not out.exists():
+                continue
+            for line in out.read_text().splitlines():
+                stack, _, count_text = line.rpartition(" ")
+                count = int(count_text)
+                frames = stack.split(";")
+                total += count
+                last = _short(frames[-1])
+                leaf[last] = leaf.get(last, 0) + count
+                for name in {_short(f) for f in frames if _ours(f)}:
+                    inclusive[name] = inclusive.get(name, 0) + count
+
+        report[role] = {"samples": total, "ours_inclusive_pct": _top(inclusive, total),
+                        "self_pct": _top(leaf, total)}  # fmt: skip
+    return report
+
+
+def _top(counts: dict[str, int], total: int, n: int = 15) -> dict[str, float]:
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:n]
+    return {name: round(100 * c / max(total, 1), 1) for name, c in ranked}
+
+
+def _ours(frame: str) -> bool:
+    return any(f"({part}/" in frame for part in ("agents", "cluster", "channels"))
+
+
+def _short(frame: str) -> str:
+    """``function (path/to/file.py:12)`` as ``function (file.py)``."""
+    name, _, where = frame.partition(" (")
+    file = where.rsplit("/", 1)[-1].split(":", 1)[0]
+    return f"{name} ({file})" if file else name
+
+
 # -- websocket clients -----------------------------------------------------------------
 
 
@@ -418,8 +494,11 @@ async def measure(
     )
     log("chorus_single", **single)
     cpu_before = cpu_by_role(server.pid)
+    spies = start_profilers(server.pid, args.py_spy) if args.py_spy else []
     many = await chorus_latency(url, app_id, args.concurrency, args.turns)
     cpu_after = cpu_by_role(server.pid)
+    if spies:
+        many["profile"] = stop_profilers(spies)
     many["cpu_ms_per_turn"] = {
         role: round((cpu_after[role] - cpu_before.get(role, 0.0)) * 1000 / many["turns"], 2)
         for role in sorted(cpu_after, key=lambda r: cpu_before.get(r, 0.0) - cpu_after[r])
@@ -554,6 +633,12 @@ async def main() -> None:
         default=[],
         metavar="KEY=VALUE",
         help="environment of chorus serve (settings, Ray Serve feature flags); repeatable",
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="DIR",
+        help="profile shards, gateway, engine replica and proxy during the concurrent run "
+        "(collapsed stacks in DIR, a summary in the output; py-spy slows what it samples)",
     )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(

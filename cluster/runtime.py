@@ -38,6 +38,7 @@ from agents.workflows.service import WorkflowService
 from agents.workflows.store import WorkflowStoreProtocol
 from cluster.crews.offline import keep_crewai_offline
 from cluster.engines.handle_engine import HandleEmbedder, HandleEngines
+from cluster.engines.kinds import local_token_counters
 from cluster.knowledge.indexes import open_index
 from cluster.outbound.guard import GuardedFetcher, OutboundPolicy
 from cluster.settings import ChorusSettings
@@ -108,7 +109,9 @@ def build_services(
         tool_providers=SqlToolProviderStore(database),
         crews=SqlRunRepository(database, CREW, CrewRecord, CrewRunRecord),
     )
-    engines = HandleEngines([e.name for e in settings.engines], app_name)
+    engines = HandleEngines(
+        [e.name for e in settings.engines], app_name, local_token_counters(settings.engines)
+    )
     default_model = settings.engines[0].name
     guard = outbound_guard(settings)
     code = code_runner(settings)

@@ -7,7 +7,7 @@ replica as a 503.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
@@ -23,6 +23,7 @@ from agents.engine import (
 )
 from agents.errors import ModelNotFoundError, UpstreamError
 from agents.knowledge.embed_batcher import InputType
+from agents.tokens import LocalTokenCounter
 from cluster.actor_calls import settle
 from cluster.engines.names import EMBEDDING_DEPLOYMENT, deployment_name
 
@@ -38,12 +39,29 @@ async def call(awaitable: Awaitable[T]) -> T:
 
 
 class HandleEngine:
-    def __init__(self, handle: DeploymentHandle[ChatEngineDeployment], model: str) -> None:
+    """A model's replicas; prompt tokens are counted here when ``counter`` can (an
+    estimating counter learns from the usage the replicas report)."""
+
+    def __init__(
+        self,
+        handle: DeploymentHandle[ChatEngineDeployment],
+        model: str,
+        counter: LocalTokenCounter | None = None,
+    ) -> None:
         self._handle = handle
         self._model = model
+        self._counter = counter
+        self._learns = counter is not None and not counter.exact
 
     async def chat(self, request: ChatRequest) -> ChatCompletion:
-        return await call(self._handle.chat.remote(request))
+        completion: ChatCompletion = await call(self._handle.chat.remote(request))
+        if self._learns and completion.usage is not None:
+            self._observe(request, completion.usage.prompt_tokens)
+        return completion
+
+    def _observe(self, request: ChatRequest, reported: int) -> None:
+        if self._counter is not None and not request.tools:  # tools add unseen text
+            self._counter.observe(request.messages, reported)
 
     async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatCompletionChunk]:
         """The replica's chunks, which cross Ray in batches (the first token alone)."""
@@ -58,11 +76,15 @@ class HandleEngine:
                 except StopAsyncIteration:
                     return
                 for chunk in batch:
+                    if self._learns and chunk.usage is not None:
+                        self._observe(request, chunk.usage.prompt_tokens)
                     yield chunk
         finally:
             stream.cancel()
 
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
+        if self._counter is not None:
+            return self._counter.count(messages)
         return await call(self._handle.count_tokens.remote(messages))
 
     def model_card(self) -> ModelCard:
@@ -118,9 +140,15 @@ class HandleEngines:
     """``model id -> engine`` over the application's engine deployments (one handle per
     model, made on first use); a model the server does not serve is a MissingEngine."""
 
-    def __init__(self, models: list[str], app_name: str) -> None:
+    def __init__(
+        self,
+        models: list[str],
+        app_name: str,
+        counters: Mapping[str, LocalTokenCounter] | None = None,
+    ) -> None:
         self._deployments = {model: deployment_name(model) for model in models}
         self._app_name = app_name
+        self._counters = dict(counters or {})
         self._engines: dict[str, EngineProtocol] = {}
 
     def __call__(self, model: str) -> EngineProtocol:
@@ -132,7 +160,11 @@ class HandleEngines:
             engine = (
                 MissingEngine(model)
                 if deployment is None
-                else HandleEngine(serve.get_deployment_handle(deployment, self._app_name), model)
+                else HandleEngine(
+                    serve.get_deployment_handle(deployment, self._app_name),
+                    model,
+                    self._counters.get(model),
+                )
             )
             self._engines[model] = engine
         return engine

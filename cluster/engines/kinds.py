@@ -22,6 +22,7 @@ from agents.registry import Registry
 
 if TYPE_CHECKING:
     from agents.engine import EngineProtocol
+    from agents.tokens import LocalTokenCounter
     from cluster.settings import EngineSettings
 
 ENTRY_POINT_GROUP = "chorus.engine_kinds"
@@ -46,6 +47,11 @@ class EngineKind:
     actor_options: Callable[[EngineSettings], dict[str, Any]] = field(default=lambda _settings: {})
     #: Autoscale on ongoing requests when the settings name no autoscaling.
     autoscale_by_default: bool = False
+    #: ``settings -> counter`` that counts prompt tokens where the engine is called,
+    #: without a round trip to it (``None``: ask the engine).
+    token_counter: Callable[[EngineSettings], LocalTokenCounter | None] = field(
+        default=lambda _settings: None
+    )
 
     def check(self, settings: EngineSettings) -> None:
         """ValueError naming the first required field the settings leave empty."""
@@ -112,6 +118,18 @@ def _scripted_engine(settings: EngineSettings) -> EngineProtocol:
     return scripted_engine(settings)
 
 
+def _estimated_tokens(_settings: EngineSettings) -> LocalTokenCounter:
+    from agents.tokens import EstimatedTokenCounter
+
+    return EstimatedTokenCounter()
+
+
+def _scripted_tokens(_settings: EngineSettings) -> LocalTokenCounter:
+    from agents.scripted_engine import ScriptedTokenCounter
+
+    return ScriptedTokenCounter()
+
+
 BUILT_IN = (
     EngineKind("llamacpp", command=_llamacpp_command, actor_options=_no_cpus),
     EngineKind(
@@ -121,8 +139,16 @@ BUILT_IN = (
         actor_options=_sglang_actor_options,
         autoscale_by_default=True,
     ),
-    EngineKind("openai", requires=("base_url",), tool_calls="native", build=_openai_engine),
-    EngineKind("scripted", build=_scripted_engine, actor_options=_no_cpus),
+    EngineKind(
+        "openai",
+        requires=("base_url",),
+        tool_calls="native",
+        build=_openai_engine,
+        token_counter=_estimated_tokens,
+    ),
+    EngineKind(
+        "scripted", build=_scripted_engine, actor_options=_no_cpus, token_counter=_scripted_tokens
+    ),
 )
 
 
@@ -140,3 +166,13 @@ def engine_kinds() -> Registry[str, EngineKind]:
         registry.register(kind.name, kind)
     registry.load_entry_points(_adapt)
     return registry.freeze()
+
+
+def local_token_counters(engines: list[EngineSettings]) -> dict[str, LocalTokenCounter]:
+    """``model -> counter`` for the engines whose kind counts tokens locally."""
+    counters: dict[str, LocalTokenCounter] = {}
+    for settings in engines:
+        counter = engine_kinds().get(settings.kind).token_counter(settings)
+        if counter is not None:
+            counters[settings.name] = counter
+    return counters

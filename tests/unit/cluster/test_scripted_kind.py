@@ -18,13 +18,13 @@ def _request(text: str = "hi") -> ChatRequest:
     )
 
 
-def _deployment(settings: EngineSettings, batches: BatchPolicy = BatchPolicy()) -> Any:
+def _deployment(settings: EngineSettings, batches: BatchPolicy | None = None) -> Any:
     """The replica class with its engine, without Ray and without its async __init__."""
     deployment: Any = ChatEngineDeployment
     cls = deployment.func_or_class
     replica = object.__new__(cls)
     replica.settings = settings
-    replica.batches = batches
+    replica.batches = batches or BatchPolicy()
     replica.process = None
     replica.engine = scripted_engine(settings)
     return replica
