@@ -44,8 +44,9 @@ class _Pump(Generic[T]):
     """Reads the source in a task of its own, so waiting for a batch to age never
     cancels a pending read of the source (which would throw into the generator)."""
 
-    def __init__(self, source: AsyncIterator[T]) -> None:
-        self.queue: asyncio.Queue[T | _End] = asyncio.Queue()
+    def __init__(self, source: AsyncIterator[T], bound: int) -> None:
+        #: Bounded: a consumer that stops reading pauses the source.
+        self.queue: asyncio.Queue[T | _End] = asyncio.Queue(maxsize=bound)
         self.source = source
         self.task = asyncio.ensure_future(self._run())
 
@@ -89,7 +90,7 @@ async def coalesce(
         return
     flushed = on_flush or _ignore
     is_first = first_alone or _first_only()
-    pump: _Pump[T] = _Pump(source)
+    pump: _Pump[T] = _Pump(source, policy.max_items)
     batch: list[T] = []
     pending = 0  # batchable items in ``batch``
     started = 0.0

@@ -129,6 +129,12 @@ UNKNOWN_FRAME = _code("unknown_frame", None, "A frame's `type` is not one the pr
 NO_CONVERSATION = _code(
     "no_conversation", None, "A `message` arrived before a `start` or `resume` frame."
 )
+SLOW_READER = _code(
+    "slow_reader",
+    None,
+    "The close reason (code 4008) of a client that stayed behind reading its frames; its "
+    "answers still complete and are stored.",
+)
 
 _code = _area("knowledge")
 KB_NOT_FOUND = _code("kb_not_found", 404, "No such knowledge base in this workspace.")

@@ -100,7 +100,14 @@ class Gateway:
     @app.websocket("/ws/chat")
     async def ws_chat(self, ws: WebSocket) -> None:
         workspace = ws.headers.get("x-workspace-id") or ws.query_params.get("workspace", "local")
-        session = WsChatSession(ws, self.sessions, workspace, self.settings.max_message_chars)
+        session = WsChatSession(
+            ws,
+            self.sessions,
+            workspace,
+            self.settings.max_message_chars,
+            send_buffer_frames=self.settings.ws_send_buffer_frames,
+            slow_reader_timeout_s=self.settings.ws_slow_reader_timeout_s,
+        )
         await session.serve()
 
     @app.post("/v1/embeddings", summary="OpenAI embeddings")

@@ -5,6 +5,12 @@ Client frames (``type``): ``start`` (new conversation on an app), ``resume``,
 :mod:`agents.events` plus ``pong``. Every refusal is an ``error``
 event with a stable ``code``; the socket and the conversation stay usable.
 See docs/protocol.md.
+
+Backpressure: frames wait for the client in one bounded buffer per socket, written by
+one task; a turn that finds it full waits (and so does its shard, which streams at most
+``stream_ahead_batches`` ahead). A buffer that stays full for
+``ws_slow_reader_timeout_s`` closes the socket with :data:`SLOW_READER_CLOSE`; the
+socket's turns then run to their end, unread, and are stored as they complete.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from agents.ids import new_id
 from cluster.sessions.session_router import SessionRouter
 
 log = structlog.get_logger(__name__)
+#: The close code of a client that stayed behind reading (reason: ``slow_reader``).
+SLOW_READER_CLOSE = 4008
 
 
 class _Frame(BaseModel):
@@ -92,7 +100,14 @@ class WsChatSession:
     ``ping`` are read while an answer streams."""
 
     def __init__(
-        self, ws: WebSocket, router: SessionRouter, workspace_id: str, max_message_chars: int
+        self,
+        ws: WebSocket,
+        router: SessionRouter,
+        workspace_id: str,
+        max_message_chars: int,
+        *,
+        send_buffer_frames: int = 256,
+        slow_reader_timeout_s: float = 15.0,
     ) -> None:
         self.ws = ws
         self.router = router
@@ -103,14 +118,54 @@ class WsChatSession:
         self.turns: dict[str, asyncio.Task[None]] = {}
         #: Send a turn's events several to a frame (the client asked in start/resume).
         self.batch_frames = False
-        self._send_lock = asyncio.Lock()
+        self.slow_reader_timeout_s = slow_reader_timeout_s
+        #: Frames waiting for the client, written in order by one task.
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=send_buffer_frames)
+        self._writer: asyncio.Task[None] | None = None
+        #: The client is gone or was disconnected: frames are dropped, turns run on.
+        self.gone = asyncio.Event()
+        #: It was disconnected for staying behind (its turns are not stopped).
+        self.slow_reader = False
 
     async def send(self, payload: dict[str, JsonValue]) -> None:
         await self.send_text(json.dumps(payload, ensure_ascii=False, default=str))
 
     async def send_text(self, text: str) -> None:
-        async with self._send_lock:
-            await self.ws.send_text(text)
+        """Queue a frame for the client; a client that leaves it full too long is
+        disconnected (and later frames are dropped)."""
+        if self.gone.is_set():
+            return
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        try:
+            await asyncio.wait_for(self._outbox.put(text), self.slow_reader_timeout_s)
+        except TimeoutError:
+            await self._disconnect_slow_reader()
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                await self.ws.send_text(await self._outbox.get())
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.gone.set()  # the client left; serve() notices and cleans up
+
+    async def _disconnect_slow_reader(self) -> None:
+        if self.gone.is_set():
+            return
+        self.gone.set()
+        self.slow_reader = True
+        log.warning(
+            "ws_slow_reader_disconnected",
+            waiting_frames=self._outbox.qsize(),
+            timeout_s=self.slow_reader_timeout_s,
+            turns=len(self.turns),
+        )
+        if self._writer is not None:
+            self._writer.cancel()
+        try:
+            await self.ws.close(code=SLOW_READER_CLOSE, reason=error_codes.SLOW_READER)
+        except (RuntimeError, OSError):
+            pass  # already closing
 
     async def send_event(self, event: Event) -> None:
         await self.send_text(event.model_dump_json())
@@ -125,26 +180,42 @@ class WsChatSession:
     async def serve(self) -> None:
         await self.ws.accept()
         try:
-            while True:
-                raw = await self.ws.receive_text()
+            while (raw := await self._receive()) is not None:
                 await self.handle(raw)
         except WebSocketDisconnect:
             pass
         finally:
             await self.close()
 
+    async def _receive(self) -> str | None:
+        """The client's next frame; None once the socket is gone."""
+        receiving = asyncio.ensure_future(self.ws.receive_text())
+        gone = asyncio.ensure_future(self.gone.wait())
+        await asyncio.wait({receiving, gone}, return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
+        if not receiving.done():
+            receiving.cancel()
+            return None
+        return receiving.result()
+
     async def close(self) -> None:
-        """Client gone: stop its running turns, so each answer is stored as stopped."""
+        """Client gone: stop its running turns, so each answer is stored as stopped. A
+        slow reader's turns are not stopped: they run to their end and are stored."""
+        slow = self.slow_reader
+        self.gone.set()
         for conversation_id, task in list(self.turns.items()):
             if not task.done():
+                if not slow:
+                    try:
+                        await self.router.stop(conversation_id)
+                    except ChorusError:
+                        pass
                 try:
-                    await self.router.stop(conversation_id)
-                except ChorusError:
-                    pass
-                try:
-                    await asyncio.wait_for(asyncio.shield(task), timeout=30)
+                    await asyncio.wait_for(asyncio.shield(task), timeout=None if slow else 30)
                 except (TimeoutError, Exception):  # noqa: BLE001 - socket is gone
                     task.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
 
     async def handle(self, raw: str) -> None:
         if len(raw) > self.max_message_chars * 2 + 4096:

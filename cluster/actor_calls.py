@@ -63,13 +63,17 @@ def call_actor(
 def stream_actor(
     handle: ActorHandle[A],
     method: Callable[Concatenate[A, P], AsyncIterator[R]],
+    ahead: int | None,
     /,
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> AsyncIterator[ObjectRef[R]]:
     """A streaming call of an async generator method: one ref per item it yields
-    (Ray's ``ObjectRefGenerator``, which iterates asynchronously)."""
-    remote = getattr(handle, method.__name__).options(num_returns="streaming")
+    (Ray's ``ObjectRefGenerator``, which iterates asynchronously). With ``ahead``, the
+    generator pauses while that many items wait unread by the caller."""
+    remote = getattr(handle, method.__name__).options(
+        num_returns="streaming", _generator_backpressure_num_objects=ahead
+    )
     refs: AsyncIterator[ObjectRef[R]] = remote.remote(*args, **kwargs)
     return refs
 

@@ -238,6 +238,27 @@ class ChorusSettings(BaseSettings):
         le=1024,
         description="Most deltas in one batch of a stream crossing a process (1: no batches).",
     )
+    stream_ahead_batches: int = Field(
+        default=16,
+        ge=1,
+        le=4096,
+        description="Batches a session shard may stream ahead of the gateway reading them; "
+        "past it the turn waits (so a slow reader never grows a buffer in the gateway).",
+    )
+    ws_send_buffer_frames: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Frames a websocket may have waiting to be written to its client.",
+    )
+    ws_slow_reader_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How long a websocket's send buffer may stay full before its client is "
+        "disconnected as a slow reader (close code 4008, reason 'slow_reader'); its turns "
+        "still complete and are stored.",
+    )
     gateway_max_ongoing_requests: int = Field(
         default=1000, ge=1, description="Concurrent requests per gateway replica (streams count)."
     )

@@ -79,13 +79,18 @@ class PromptAssembler:
         self, state: ConversationState, turn_id: str, purpose: str, messages: list[ChatMessage]
     ) -> None:
         """Keep what was sent to the model (``purpose``: answer, summary, follow_ups)."""
-        await self.store.add_prompt(
-            PromptRecord(
-                turn_id=turn_id,
-                conversation_id=state.record.id,
-                workspace_id=state.record.workspace_id,
-                purpose=purpose,  # type: ignore[arg-type]
-                messages=[m.model_dump(mode="json", exclude_none=True) for m in messages],
-                model=state.spec.model.model,
-            )
+        await self.store.add_prompt(self.record_of(state, turn_id, purpose, messages))
+
+    @staticmethod
+    def record_of(
+        state: ConversationState, turn_id: str, purpose: str, messages: list[ChatMessage]
+    ) -> PromptRecord:
+        """The record of what was sent to the model, to store with the answer."""
+        return PromptRecord(
+            turn_id=turn_id,
+            conversation_id=state.record.id,
+            workspace_id=state.record.workspace_id,
+            purpose=purpose,  # type: ignore[arg-type]
+            messages=[m.model_dump(mode="json", exclude_none=True) for m in messages],
+            model=state.spec.model.model,
         )

@@ -25,6 +25,8 @@ from agents.ids import new_id
 from agents.knowledge.retriever import RetrieverProtocol
 
 log = structlog.get_logger(__name__)
+#: The turn id of a conversation's earlier messages given when it starts (no answer rows).
+IMPORTED = "imported"
 
 
 class SessionHost:
@@ -81,7 +83,8 @@ class SessionHost:
             return state
         record = await self.store.get_conversation(workspace_id, conversation_id)
         messages = await self.store.list_messages(workspace_id, conversation_id)
-        messages = [await self._settle(m) for m in messages]
+        answered = {m.turn_id for m in messages if m.role == "assistant"}
+        messages = [await self._settle(m, answered) for m in messages]
         spec = await self._spec_for(record, draft)
         state = ConversationState(
             record=record,
@@ -93,16 +96,24 @@ class SessionHost:
         self._remember(state)
         return state
 
-    async def _settle(self, message: MessageRecord) -> MessageRecord:
+    async def _settle(self, message: MessageRecord, answered: set[str]) -> MessageRecord:
         """A message still pending after a reload belonged to a turn that died with its
-        shard: mark it failed, so history never holds a half-written answer."""
-        if message.status != "pending":
+        shard: mark it failed, so history never holds a half-written answer. So is a
+        question with no answer row at all (``answered``: the turns that have one), which
+        data written before the two were one transaction may hold."""
+        if message.status == "pending":
+            reason = "the session restarted mid-answer"
+        elif (
+            message.role == "user"
+            and message.status == "complete"
+            and message.turn_id != IMPORTED
+            and message.turn_id not in answered
+        ):
+            reason = "the session restarted before this message was answered"
+        else:
             return message
         message.status = "failed"
-        message.error = {
-            "code": error_codes.INTERRUPTED,
-            "message": "the session restarted mid-answer",
-        }
+        message.error = {"code": error_codes.INTERRUPTED, "message": reason}
         await self.store.update_message(message)
         log.info("message_settled", conversation_id=message.conversation_id, id=message.id)
         return message
@@ -140,19 +151,19 @@ class SessionHost:
         )
         await self.store.create_conversation(record)
         messages = [
-            await self.store.add_message(
-                MessageRecord(
-                    id=new_id("msg"),
-                    conversation_id=record.id,
-                    workspace_id=workspace_id,
-                    seq=seq,
-                    turn_id="imported",
-                    role=earlier.role,
-                    content=earlier.content,
-                )
+            MessageRecord(
+                id=new_id("msg"),
+                conversation_id=record.id,
+                workspace_id=workspace_id,
+                seq=seq,
+                turn_id=IMPORTED,
+                role=earlier.role,
+                content=earlier.content,
             )
             for seq, earlier in enumerate(history or [])
         ]
+        if messages:
+            await self.store.add_messages(messages)
         state = ConversationState(
             record=record,
             spec=spec,
@@ -208,20 +219,23 @@ class SessionHost:
             )
             return
         state.busy = True
+        ours = True  # until message_end frees the conversation for the next turn
         try:
             runner = TurnRunner(
                 self.engine_for(state.spec.model.model), self.store, self.retriever, self.tools
             )
             async for event in runner.run(state, text, turn_id):
                 if event.type == "message_end":
-                    # Everything is stored by now: the next message may come right away.
-                    state.busy = False
+                    # Everything is stored by now: the next message may come right away
+                    # (and may start before this generator is closed).
+                    state.busy = ours = False
                 yield event
         except ChorusError as exc:  # a store failure: the turn could not be recorded
             log.error("turn_store_failed", conversation_id=conversation_id, error=exc.message)
             yield ErrorEvent(conversation_id=conversation_id, code=exc.code, message=exc.message)
         finally:
-            state.busy = False
+            if ours:  # never the flag of a turn that started after message_end
+                state.busy = False
 
     def stop(self, conversation_id: str) -> bool:
         """Ask the running turn to stop; False if none is running here."""

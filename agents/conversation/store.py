@@ -1,11 +1,15 @@
 """The durable store of apps and conversations, as a protocol, and an in-memory fake.
 
 Every method takes the ``workspace_id`` first: a record of another workspace is
-"not found", never returned. Writes are durable when the coroutine returns.
+"not found", never returned. Writes are durable when the coroutine returns, and each
+call is one transaction: ``add_messages`` stores all its messages or none, and
+``update_message(..., prompts=...)`` stores the message with its prompt records or
+neither (a turn's question and its pending answer, its answer and what it sent).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from agents import error_codes
@@ -50,7 +54,16 @@ class ConversationStoreProtocol(Protocol):
 
     # messages, summaries, prompts
     async def add_message(self, record: MessageRecord) -> MessageRecord: ...
-    async def update_message(self, record: MessageRecord) -> MessageRecord: ...
+    async def add_messages(self, records: Sequence[MessageRecord]) -> None:
+        """Store messages of one conversation together: all of them or none."""
+        ...
+
+    async def update_message(
+        self, record: MessageRecord, prompts: Sequence[PromptRecord] = ()
+    ) -> MessageRecord:
+        """Overwrite a stored message; ``prompts`` are recorded in the same transaction."""
+        ...
+
     async def list_messages(
         self, workspace_id: str, conversation_id: str
     ) -> list[MessageRecord]: ...
@@ -169,23 +182,39 @@ class InMemoryConversationStore:
         self._conversation(workspace_id, conversation_id).deleted = True
 
     async def add_message(self, record: MessageRecord) -> MessageRecord:
-        conv = self._conversation(record.workspace_id, record.conversation_id)
-        messages = self.messages[record.conversation_id]
-        if any(m.seq == record.seq for m in messages):
-            raise InvalidInputError(
-                f"message seq {record.seq} already exists in '{record.conversation_id}'",
-                code=error_codes.DUPLICATE_MESSAGE,
-            )
-        messages.append(record.model_copy(deep=True))
-        conv.updated_at = utcnow()
+        await self.add_messages([record])
         return record
 
-    async def update_message(self, record: MessageRecord) -> MessageRecord:
+    async def add_messages(self, records: Sequence[MessageRecord]) -> None:
+        for record in records:  # checked first: all or nothing
+            self._conversation(record.workspace_id, record.conversation_id)
+        seqs = [(r.conversation_id, r.seq) for r in records]
+        taken = {(c, m.seq) for c, _ in seqs for m in self.messages[c]}
+        for record in records:
+            key = (record.conversation_id, record.seq)
+            if key in taken or seqs.count(key) > 1:
+                raise InvalidInputError(
+                    f"message seq {record.seq} already exists in '{record.conversation_id}'",
+                    code=error_codes.DUPLICATE_MESSAGE,
+                )
+        for record in records:
+            self.messages[record.conversation_id].append(record.model_copy(deep=True))
+            self.conversations[record.conversation_id].updated_at = utcnow()
+
+    async def update_message(
+        self, record: MessageRecord, prompts: Sequence[PromptRecord] = ()
+    ) -> MessageRecord:
         self._conversation(record.workspace_id, record.conversation_id)
+        for prompt in prompts:  # checked first: all or nothing
+            self._conversation(prompt.workspace_id, prompt.conversation_id)
         messages = self.messages[record.conversation_id]
         for i, m in enumerate(messages):
             if m.id == record.id:
                 messages[i] = record.model_copy(deep=True)
+                for prompt in prompts:
+                    self.prompts.setdefault(prompt.conversation_id, []).append(
+                        prompt.model_copy(deep=True)
+                    )
                 return record
         raise NotFoundError(f"message '{record.id}' not found", code=error_codes.MESSAGE_NOT_FOUND)
 

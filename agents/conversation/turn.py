@@ -1,10 +1,13 @@
 """One chat turn, as named stages over one event stream: moderate input -> retrieve ->
 assemble the prompt -> answer (its text through output moderation) -> follow-ups.
 
-Ordering guarantees: the user message is stored before the model is called; the
-answer (with its final status) is stored before ``message_end`` is sent; every
-prompt sent to the model is recorded. A failing engine becomes an ``error``
-event and a ``failed`` answer; a stop request becomes a ``stopped`` answer.
+Ordering guarantees: the user message and the pending answer are stored together, in
+one transaction, before the model is called (a shard that dies later leaves a pending
+answer, which the reload settles as ``failed``; never a question without an answer);
+the answer (with its final status and usage) is stored before ``message_end`` is sent,
+in one transaction with the record of the prompt that produced it. A failing engine
+becomes an ``error`` event and a ``failed`` answer; a stop request becomes a
+``stopped`` answer.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from agents.conversation.prompt import PromptAssembler
 from agents.conversation.records import (
     ConversationRecord,
     MessageRecord,
+    PromptRecord,
     SummaryRecord,
     TurnUsage,
 )
@@ -102,8 +106,8 @@ class _Turn:
     ended: bool = False
     started: float = 0.0
     first_token: float | None = None
-    #: The answer prompt's record, written while the model works.
-    recorded: asyncio.Future[None] | None = None
+    #: The answer prompt's record, stored with the answer.
+    prompts: list[PromptRecord] = field(default_factory=list)
 
     @property
     def conversation_id(self) -> str:
@@ -163,8 +167,8 @@ class TurnRunner:
         )
 
     async def _open(self, state: ConversationState, text: str, turn_id: str) -> _Turn:
-        """Store the question (``blocked`` if input moderation refuses it), then the
-        pending answer."""
+        """Store the question (``blocked`` if input moderation refuses it) and the
+        pending answer, in one transaction."""
         conv = state.record
         spec = state.spec
         state.cancel.clear()
@@ -180,8 +184,6 @@ class TurnRunner:
         blocked = bool(blocked_keyword(text, spec.moderation.input_keywords))
         if blocked:
             user.status = "blocked"
-        await self.store.add_message(user)
-        state.messages.append(user)
         answer = MessageRecord(
             id=new_id("msg"),
             conversation_id=conv.id,
@@ -191,8 +193,8 @@ class TurnRunner:
             role="assistant",
             status="pending",
         )
-        await self.store.add_message(answer)
-        state.messages.append(answer)
+        await self.store.add_messages([user, answer])
+        state.messages += [user, answer]
         masker = OutputMasker(spec.moderation.output_keywords, spec.moderation.mask)
         usage = TurnUsage(model=spec.model.model)
         return _Turn(state, turn_id, text, user, answer, blocked, masker, usage)
@@ -270,7 +272,7 @@ class TurnRunner:
         except asyncio.CancelledError:
             turn.answer.content = "".join(turn.parts) + turn.masker.flush()
             turn.answer.status = "stopped"
-            await asyncio.shield(self.store.update_message(turn.answer))
+            await asyncio.shield(self.store.update_message(turn.answer, turn.prompts))
             raise
         async for event in self._store_answer(turn):
             yield event
@@ -280,22 +282,25 @@ class TurnRunner:
         if turn.status != "complete" or not turn.spec.follow_ups.enabled:
             return
         questions = await self._suggest(turn)
-        if questions:
-            turn.answer.suggestions = questions
-            await self.store.update_message(turn.answer)
-            yield Suggestions(
-                conversation_id=turn.conversation_id, message_id=turn.answer.id,
-                questions=questions,
-            )  # fmt: skip
+        prompts, turn.prompts = turn.prompts, []
+        if not questions:
+            for prompt in prompts:
+                await self.store.add_prompt(prompt)
+            return
+        turn.answer.suggestions = questions
+        await self.store.update_message(turn.answer, prompts)
+        yield Suggestions(
+            conversation_id=turn.conversation_id, message_id=turn.answer.id,
+            questions=questions,
+        )  # fmt: skip
 
     # -- the answer ------------------------------------------------------------------------
 
     async def _assemble_prompt(self, turn: _Turn) -> list[ChatMessage]:
-        """The prompt (see :class:`PromptAssembler`); its record is written while the
-        model works (awaited before the answer is stored)."""
+        """The prompt (see :class:`PromptAssembler`); its record is stored with the
+        answer (no write before the first token)."""
         prompt = await self.prompts.assemble(turn.state, turn.id, turn.knowledge)
-        recording = self.prompts.record(turn.state, turn.id, "answer", prompt)
-        turn.recorded = asyncio.ensure_future(recording)
+        turn.prompts.append(self.prompts.record_of(turn.state, turn.id, "answer", prompt))
         return prompt
 
     async def _moderate_output(
@@ -324,8 +329,6 @@ class TurnRunner:
     async def _store_answer(self, turn: _Turn) -> AsyncIterator[Event]:
         """The held-back text, then the answer stored with its status and usage; then its
         error (if it failed) and usage events."""
-        if turn.recorded is not None:
-            await turn.recorded
         answer, usage = turn.answer, turn.usage
         rest = turn.masker.flush()
         if rest:
@@ -337,7 +340,8 @@ class TurnRunner:
         answer.content = "".join(turn.parts)
         answer.status = turn.status
         answer.usage = usage
-        await self.store.update_message(answer)
+        await self.store.update_message(answer, turn.prompts)
+        turn.prompts = []
         if answer.error:
             yield ErrorEvent(
                 conversation_id=turn.conversation_id,
@@ -396,7 +400,8 @@ class TurnRunner:
         last_user = next((m for m in reversed(turn.state.messages) if m.role == "user"), None)
         question = last_user.content if last_user else ""
         prompt = follow_ups_messages(count, question, turn.answer.content)
-        await self.prompts.record(turn.state, turn.id, "follow_ups", prompt)
+        # stored with the suggestions (on its own if there are none)
+        turn.prompts.append(self.prompts.record_of(turn.state, turn.id, "follow_ups", prompt))
         try:
             out = await self.engine.chat(follow_ups_request(turn.spec.model.model, prompt, count))
             return read_follow_ups(out.choices[0].message.content, count)

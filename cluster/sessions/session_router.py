@@ -43,6 +43,7 @@ class SessionRouter:
     def __init__(self, settings: ChorusSettings, app_name: str) -> None:
         self.names = shard_names(settings.session_shards)
         self._args = (settings, app_name)
+        self.ahead = settings.stream_ahead_batches
         self._handles: dict[str, ActorHandle[SessionShard]] = {}
 
     def shard(self, conversation_id: str) -> ActorHandle[SessionShard]:
@@ -106,6 +107,7 @@ class SessionRouter:
             refs = stream_actor(
                 self.shard(conversation_id),
                 SessionShard.send_message,
+                self.ahead,
                 workspace_id,
                 conversation_id,
                 text,

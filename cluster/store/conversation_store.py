@@ -10,6 +10,7 @@ is :class:`UpstreamUnavailableError` (code ``store_unavailable``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from sqlalchemy import delete, select
@@ -145,15 +146,32 @@ class SqlConversationStore(BaseSqlStore):
     # messages, summaries, prompts
 
     async def add_message(self, record: MessageRecord) -> MessageRecord:
-        async with self._session(write=True) as session:
-            conv = await self._conversation(session, record.workspace_id, record.conversation_id)
-            await self._add(session, MessageRow.from_record(record), _duplicate(record))
-            conv.updated_at = utcnow()
+        await self.add_messages([record])
         return record
 
-    async def update_message(self, record: MessageRecord) -> MessageRecord:
+    async def add_messages(self, records: Sequence[MessageRecord]) -> None:
+        """One transaction: a turn's question and its pending answer are stored together."""
+        async with self._session(write=True) as session:
+            conversations: dict[str, ConversationRow] = {}
+            for record in records:
+                if record.conversation_id not in conversations:
+                    conversations[record.conversation_id] = await self._conversation(
+                        session, record.workspace_id, record.conversation_id
+                    )
+                await self._add(session, MessageRow.from_record(record), _duplicate(record))
+            for conv in conversations.values():
+                conv.updated_at = utcnow()
+
+    async def update_message(
+        self, record: MessageRecord, prompts: Sequence[PromptRecord] = ()
+    ) -> MessageRecord:
+        """One transaction: the answer (its status and usage) with the prompts it sent."""
         async with self._session(write=True) as session:
             await self._conversation(session, record.workspace_id, record.conversation_id)
+            for prompt in prompts:
+                if prompt.conversation_id != record.conversation_id:
+                    await self._conversation(session, prompt.workspace_id, prompt.conversation_id)
+                session.add(PromptRow.from_record(prompt))
             row = await session.scalar(
                 select(MessageRow).where(
                     MessageRow.id == record.id,

@@ -18,6 +18,18 @@ import httpx
 import pytest
 
 STARTUP_TIMEOUT_S = 300
+#: Scripted engines the server runs besides its default model (load, race and fault
+#: tests: turns that cost almost nothing to produce). ``scripted`` answers one short
+#: sentence at once; ``scripted-slow`` streams 40 words, one every 50 ms.
+SCRIPTED_ENGINES = [
+    {"name": "scripted", "kind": "scripted", "scripted_reply": "Noted, thank you."},
+    {
+        "name": "scripted-slow",
+        "kind": "scripted",
+        "scripted_reply": " ".join(f"word{i}" for i in range(40)),
+        "scripted_token_delay_s": 0.05,
+    },
+]
 
 
 def _free_port() -> int:
@@ -125,6 +137,7 @@ def server(server_data_dir: Path, local_site: str) -> Iterator[str]:
         "CHORUS_MAX_MESSAGE_CHARS": "2000",
         "CHORUS_MAX_UPLOAD_BYTES": str(2 * 1024 * 1024),
         "CHORUS_OUTBOUND_ALLOW_HOSTS": json.dumps([local_site.removeprefix("http://")]),
+        "CHORUS_ENGINES": json.dumps([{"name": "smollm2-135m-instruct"}, *SCRIPTED_ENGINES]),
     }
     chorus = Path(sys.executable).parent / "chorus"
     with open(log_path, "w") as log:

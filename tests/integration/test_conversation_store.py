@@ -306,6 +306,44 @@ async def test_concurrent_writers_of_one_seq_all_but_one_refused(
     assert len(await store.list_messages(ws, conv.id)) == 1
 
 
+async def test_messages_added_together_are_stored_all_or_none(
+    store: ConversationStoreProtocol, ws: str
+) -> None:
+    conv = await new_conversation(store, ws)
+    question, answer = message(conv, 0), message(conv, 1, status="pending")
+    await store.add_messages([question, answer])
+    assert await store.list_messages(ws, conv.id) == [question, answer]
+    with pytest.raises(InvalidInputError) as taken:  # the second one's seq is taken
+        await store.add_messages([message(conv, 2), message(conv, 1)])
+    assert taken.value.code == "duplicate_message"
+    with pytest.raises(InvalidInputError):  # one seq twice in one call
+        await store.add_messages([message(conv, 2), message(conv, 2)])
+    with pytest.raises(NotFoundError):  # the second one's conversation does not exist
+        await store.add_messages(
+            [message(conv, 2), message(conv.model_copy(update={"id": "conv_missing"}), 3)]
+        )
+    assert await store.list_messages(ws, conv.id) == [question, answer]
+
+
+async def test_an_answer_is_updated_with_its_prompts_or_not_at_all(
+    store: ConversationStoreProtocol, ws: str
+) -> None:
+    conv = await new_conversation(store, ws)
+    answer = message(conv, 1, status="pending")
+    await store.add_messages([message(conv, 0), answer])
+    prompt = PromptRecord(
+        turn_id="turn_0", conversation_id=conv.id, workspace_id=ws,
+        messages=[{"role": "user", "content": "message 0"}], model="m",
+    )  # fmt: skip
+    done = answer.model_copy(update={"status": "complete", "usage": TurnUsage(model="m")})
+    assert await store.update_message(done, [prompt]) == done
+    assert (await store.list_messages(ws, conv.id))[1] == done
+    assert await store.list_prompts(ws, conv.id) == [prompt]
+    with pytest.raises(NotFoundError):  # no such message: its prompt is not kept either
+        await store.update_message(message(conv, 9), [prompt])
+    assert await store.list_prompts(ws, conv.id) == [prompt]
+
+
 async def test_summary_saved_overwritten_and_read(
     store: ConversationStoreProtocol, ws: str
 ) -> None:

@@ -8,10 +8,10 @@ import pytest
 
 from agents.apps.spec import AppSpec
 from agents.conversation import memory
-from agents.conversation.records import ConversationRecord
+from agents.conversation.records import ConversationRecord, MessageRecord
 from agents.conversation.store import InMemoryConversationStore
 from agents.conversation.turn import ConversationState, TurnRunner
-from agents.errors import UpstreamUnavailableError
+from agents.errors import InvalidInputError, UpstreamUnavailableError
 from agents.events import Event
 from agents.scripted_engine import ScriptedEngine, ScriptedReply
 
@@ -19,9 +19,9 @@ WS = "ws_test"
 
 
 async def setup(
-    engine: ScriptedEngine, **spec: object
+    engine: ScriptedEngine, store: InMemoryConversationStore | None = None, **spec: object
 ) -> tuple[TurnRunner, ConversationState, InMemoryConversationStore]:
-    store = InMemoryConversationStore()
+    store = store or InMemoryConversationStore()
     app = await store.create_app(WS, AppSpec.model_validate({"name": "t", **spec}))
     conv = await store.create_conversation(
         ConversationRecord(id="c1", workspace_id=WS, app_id=app.id)
@@ -264,3 +264,53 @@ async def test_an_app_with_tools_plans_calls_and_streams_their_events() -> None:
     failed = await run(runner, state, "again")
     error = next(e for e in failed if e.type == "error")
     assert error.code == "tool_not_found" and failed[-1].status == "failed"
+
+
+class WriteLog(InMemoryConversationStore):
+    """The in-memory store, noting each write call (one call is one transaction)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    async def add_messages(self, records):  # type: ignore[no-untyped-def]
+        self.writes.append("add_messages:" + ",".join(f"{r.role}/{r.status}" for r in records))
+        await super().add_messages(records)
+
+    async def update_message(self, record, prompts=()):  # type: ignore[no-untyped-def]
+        self.writes.append(f"update_message:{record.status}+{len(prompts)} prompts")
+        return await super().update_message(record, prompts)
+
+    async def add_prompt(self, record):  # type: ignore[no-untyped-def]
+        self.writes.append("add_prompt")
+        await super().add_prompt(record)
+
+
+async def test_one_write_before_the_first_token_and_one_after_the_answer() -> None:
+    engine = ScriptedEngine(["Hello there friend."])
+    store = WriteLog()
+    runner, state, _ = await setup(engine, store)
+    seen: list[str] = []
+    async for event in runner.run(state, "hi"):
+        if event.type == "delta" and not seen:
+            seen = list(store.writes)
+    assert seen == ["add_messages:user/complete,assistant/pending"]
+    assert store.writes == seen + ["update_message:complete+1 prompts"]
+    assert [p.purpose for p in await store.list_prompts(WS, "c1")] == ["answer"]
+
+
+async def test_a_failed_question_write_leaves_neither_message() -> None:
+    engine = ScriptedEngine(["never"])
+    runner, state, store = await setup(engine)
+    state.messages = [  # a seq the store already has: the pair is refused whole
+        await store.add_message(
+            MessageRecord(
+                id="m1", conversation_id="c1", workspace_id=WS, seq=1, turn_id="t0",
+                role="assistant", content="old",
+            )
+        )
+    ]  # fmt: skip
+    state.messages[0] = state.messages[0].model_copy(update={"seq": 0})
+    with pytest.raises(InvalidInputError):
+        await run(runner, state, "hi")
+    assert [m.seq for m in await store.list_messages(WS, "c1")] == [1]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from agents.apps.spec import AppSpec
-from agents.conversation.records import MessageRecord
+from agents.conversation.records import EarlierMessage, MessageRecord
 from agents.conversation.service import SessionHost
 from agents.conversation.store import InMemoryConversationStore
 from agents.errors import InvalidInputError
@@ -146,3 +146,59 @@ async def test_a_retried_turn_is_not_run_twice() -> None:
     assert first[-1].status == "complete"
     assert [e.type for e in again] == ["error"] and again[0].code == "session_interrupted"
     assert len(await store.list_messages(WS, conv)) == 2
+
+
+async def test_a_question_without_an_answer_row_is_settled_as_failed() -> None:
+    """Data written before the question and its answer row were one transaction."""
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    conv = (await host(store, ScriptedEngine(["x"])).start(WS, app_id)).conversation_id
+    for seq, turn_id, role in [(0, "t0", "user"), (1, "t0", "assistant"), (2, "t1", "user")]:
+        await store.add_message(
+            MessageRecord(
+                id=f"m{seq}", conversation_id=conv, workspace_id=WS, seq=seq, turn_id=turn_id,
+                role=role, content=f"said {seq}",
+            )
+        )  # fmt: skip
+    h2 = host(store, ScriptedEngine(["fine"]))
+    assert (await events(h2, conv, "again"))[-1].status == "complete"
+    history = await store.list_messages(WS, conv)
+    assert [(m.seq, m.status) for m in history] == [
+        (0, "complete"), (1, "complete"), (2, "failed"), (3, "complete"), (4, "complete"),
+    ]  # fmt: skip
+    assert history[2].error == {
+        "code": "interrupted",
+        "message": "the session restarted before this message was answered",
+    }
+    h3 = host(store, ScriptedEngine(["again"]))  # settled once: a reload leaves it as it is
+    await h3.resume(WS, conv)
+    assert await store.list_messages(WS, conv) == history
+
+
+async def test_imported_history_needs_no_answers() -> None:
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    earlier = [EarlierMessage(role="user", content="a"), EarlierMessage(role="user", content="b")]
+    conv = (
+        await host(store, ScriptedEngine(["x"])).start(WS, app_id, history=earlier)
+    ).conversation_id
+    await host(store, ScriptedEngine(["x"])).resume(WS, conv)
+    assert [m.status for m in await store.list_messages(WS, conv)] == ["complete", "complete"]
+
+
+async def test_a_turn_after_message_end_keeps_the_conversation_busy() -> None:
+    """The finished turn's generator, closed late, never frees the next turn's conversation."""
+    store = InMemoryConversationStore()
+    app_id = await published_app(store)
+    h = host(store, ScriptedEngine(["a b c"], delay=0.01))
+    conv = (await h.start(WS, app_id)).conversation_id
+    first = h.send(WS, conv, "one")
+    async for event in first:
+        if event.type == "message_end":
+            break  # the generator is not closed yet
+    second = h.send(WS, conv, "two")
+    assert (await anext(second)).type == "message_started"
+    await first.aclose()
+    refused = await events(h, conv, "three")
+    assert [e.code for e in refused] == ["turn_in_progress"]
+    assert [e async for e in second][-1].status == "complete"
