@@ -63,17 +63,9 @@ class EngineKind:
 
 
 def _llamacpp_command(settings: EngineSettings, port: int) -> list[str]:
-    cmd = [
-        sys.executable, "-m", "cluster.engines.llamacpp_server",
-        "--model", settings.model,
-        "--name", settings.name,
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n-ctx", str(settings.context_window),
-    ]  # fmt: skip
-    if settings.threads:
-        cmd += ["--threads", str(settings.threads)]
-    return cmd
+    from cluster.engines.llama_server import llama_server_command
+
+    return llama_server_command(settings, port)
 
 
 def _sglang_command(settings: EngineSettings, port: int) -> list[str]:
@@ -94,7 +86,7 @@ def _sglang_actor_options(settings: EngineSettings) -> dict[str, Any]:
 
 
 def _no_cpus(_settings: EngineSettings) -> dict[str, Any]:
-    """Work that must not hold Ray CPUs: llama.cpp's threads are its own; the scripted
+    """Work that must not hold Ray CPUs: llama-server's threads are its own; the scripted
     engine does no model work."""
     return {"num_cpus": 0}
 
