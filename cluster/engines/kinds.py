@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from agents.registry import Registry
 
 if TYPE_CHECKING:
-    from agents.engine import EngineProtocol
+    from agents.engine import ChatRequest, EngineProtocol
     from cluster.settings import EngineSettings
 
 ENTRY_POINT_GROUP = "chorus.engine_kinds"
@@ -46,6 +46,8 @@ class EngineKind:
     actor_options: Callable[[EngineSettings], dict[str, Any]] = field(default=lambda _settings: {})
     #: Autoscale on ongoing requests when the settings name no autoscaling.
     autoscale_by_default: bool = False
+    #: ``request -> fields`` the kind's server takes beyond OpenAI's, added to each body.
+    request_fields: Callable[[ChatRequest], dict[str, Any]] = field(default=lambda _request: {})
 
     def check(self, settings: EngineSettings) -> None:
         """ValueError naming the first required field the settings leave empty."""
@@ -66,6 +68,13 @@ def _llamacpp_command(settings: EngineSettings, port: int) -> list[str]:
     from cluster.engines.llama_server import llama_server_command
 
     return llama_server_command(settings, port)
+
+
+def _llamacpp_fields(request: ChatRequest) -> dict[str, Any]:
+    """Greedy requests skip llama-server's prompt cache: a prompt found whole in a slot's
+    cache is resumed at its last token, whose logits then differ by rounding from a full
+    evaluation, and SmolLM2 graded the same passage 9, then 0 (the rerank test)."""
+    return {"cache_prompt": False} if request.temperature == 0 else {}
 
 
 def _sglang_command(settings: EngineSettings, port: int) -> list[str]:
@@ -105,7 +114,12 @@ def _scripted_engine(settings: EngineSettings) -> EngineProtocol:
 
 
 BUILT_IN = (
-    EngineKind("llamacpp", command=_llamacpp_command, actor_options=_no_cpus),
+    EngineKind(
+        "llamacpp",
+        command=_llamacpp_command,
+        actor_options=_no_cpus,
+        request_fields=_llamacpp_fields,
+    ),
     EngineKind(
         "sglang",
         requires=("model",),

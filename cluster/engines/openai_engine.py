@@ -40,6 +40,7 @@ from agents.errors import (
     UpstreamUnavailableError,
 )
 from agents.errors import TimeoutError as ChorusTimeoutError
+from cluster.engines.kinds import engine_kinds
 from cluster.settings import EngineSettings
 
 log = structlog.get_logger(__name__)
@@ -72,6 +73,7 @@ class OpenAICompatibleEngine:
         )
         self._ready_check = ready_check or (lambda: None)
         self._upstream_model = settings.model if settings.kind == "openai" else settings.name
+        self._kind_fields = engine_kinds().get(settings.kind).request_fields
 
     def model_card(self) -> ModelCard:
         return ModelCard(
@@ -94,6 +96,7 @@ class OpenAICompatibleEngine:
         body = request.model_dump(mode="json", exclude_none=True, by_alias=True)
         body["model"] = self._upstream_model
         body["stream"] = stream
+        body.update(self._kind_fields(request))
         if stream:
             body["stream_options"] = {"include_usage": True}
         else:

@@ -226,3 +226,34 @@ async def test_count_tokens_renders_then_tokenizes() -> None:
         "add_special": True,
         "parse_special": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("settings", "temperature", "fields"),
+    [
+        (EngineSettings(name="m"), 0, {"cache_prompt": False}),
+        (EngineSettings(name="m"), 0.7, {}),
+        (EngineSettings(name="m", kind="openai", base_url="http://x/v1"), 0, {}),
+    ],
+)
+async def test_greedy_llamacpp_requests_skip_the_prompt_cache(
+    settings: EngineSettings,
+    temperature: float,
+    fields: dict,  # type: ignore[type-arg]
+) -> None:
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return answer(
+            200,
+            {
+                "model": "m",
+                "choices": [{"message": {"role": "assistant", "content": "ok"}}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+            },
+        )
+
+    eng = OpenAICompatibleEngine(settings, "http://x/v1", transport=httpx.MockTransport(upstream))
+    await eng.chat(req(temperature=temperature))
+    assert {k: sent[0][k] for k in ("cache_prompt",) if k in sent[0]} == fields
