@@ -3,7 +3,8 @@
 Both paths run in the same run, on the same prompts, with greedy decoding, requests
 interleaved (direct, gateway, direct, ...) so machine noise hits both alike:
 
-- direct:  the llama.cpp engine server process, called over HTTP (what the replica calls)
+- direct:  the llama.cpp engine server process (llama-server), called over HTTP (what the
+           replica calls)
 - gateway: ``chorus serve`` (Ray Serve proxy -> Gateway -> engine replica -> the same
            kind of server process)
 
@@ -46,7 +47,9 @@ PROMPTS = [
 ]
 
 
-async def stream_once(client: httpx.AsyncClient, url: str, prompt: str, max_tokens: int) -> dict:
+async def stream_once(
+    client: httpx.AsyncClient, url: str, prompt: str, max_tokens: int, **extra: object
+) -> dict:
     body = {
         "model": MODEL,
         "messages": [{"role": "user", "content": prompt}],
@@ -54,6 +57,7 @@ async def stream_once(client: httpx.AsyncClient, url: str, prompt: str, max_toke
         "temperature": 0,
         "seed": 1,
         "stream": True,
+        **extra,
     }
     started = time.perf_counter()
     arrivals: list[float] = []
@@ -67,6 +71,8 @@ async def stream_once(client: httpx.AsyncClient, url: str, prompt: str, max_toke
                 arrivals.append(time.perf_counter())
     total = time.perf_counter() - started
     return {
+        "started": started,
+        "ended": started + total,
         "ttft_ms": (arrivals[0] - started) * 1000,
         "tokens": len(arrivals),
         "decode_tps": (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
@@ -82,8 +88,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, data_dir: str) -> subprocess.Popen:
-    env = {**os.environ, "CHORUS_PORT": str(port), "CHORUS_DATA_DIR": data_dir}
+def start_server(port: int, data_dir: str, **env_extra: str) -> subprocess.Popen:
+    env = {**os.environ, "CHORUS_PORT": str(port), "CHORUS_DATA_DIR": data_dir, **env_extra}
     chorus = Path(sys.executable).parent / "chorus"
     proc = subprocess.Popen(
         [str(chorus), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
