@@ -241,19 +241,12 @@ async def test_greedy_llamacpp_requests_skip_the_prompt_cache(
     temperature: float,
     fields: dict,  # type: ignore[type-arg]
 ) -> None:
-    sent: list[dict] = []  # type: ignore[type-arg]
-
     def upstream(request: httpx.Request) -> httpx.Response:
-        sent.append(json.loads(request.content))
-        return answer(
-            200,
-            {
-                "model": "m",
-                "choices": [{"message": {"role": "assistant", "content": "ok"}}],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
-            },
-        )
+        body = json.loads(request.content)
+        return answer(400, {"error": {"message": json.dumps(body), "param": "echo"}})
 
     eng = OpenAICompatibleEngine(settings, "http://x/v1", transport=httpx.MockTransport(upstream))
-    await eng.chat(req(temperature=temperature))
-    assert {k: sent[0][k] for k in ("cache_prompt",) if k in sent[0]} == fields
+    with pytest.raises(InvalidInputError) as info:  # the upstream echoes the body it got
+        await eng.chat(req(temperature=temperature))
+    sent = json.loads(info.value.message)
+    assert {k: sent[k] for k in ("cache_prompt",) if k in sent} == fields
