@@ -30,7 +30,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.engine_overhead import MODEL, _free_port, start_server, stream_once  # noqa: E402
+from benchmarks.engine_overhead import (  # noqa: E402
+    MODEL,
+    REPLICA_FIELDS,
+    _free_port,
+    start_server,
+    stream_once,
+)
 from cluster.engines.engine_process import EngineProcess, launch_command  # noqa: E402
 from cluster.log_config import configure_logging  # noqa: E402
 from cluster.settings import EngineSettings  # noqa: E402
@@ -48,10 +54,15 @@ PROMPTS = [
 LEVELS = (1, 4, 8)
 
 
-async def batch(client: httpx.AsyncClient, url: str, n: int, max_tokens: int) -> dict:
+async def batch(
+    client: httpx.AsyncClient, url: str, n: int, max_tokens: int, **extra: object
+) -> dict:
     started = time.perf_counter()
     runs = await asyncio.gather(
-        *(stream_once(client, url, PROMPTS[i % len(PROMPTS)], max_tokens) for i in range(n))
+        *(
+            stream_once(client, url, PROMPTS[i % len(PROMPTS)], max_tokens, **extra)
+            for i in range(n)
+        )
     )
     wall = time.perf_counter() - started
     return {
@@ -106,7 +117,10 @@ async def main() -> None:
                     for i in range(args.rounds):
                         order = ["direct", "gateway"] if i % 2 == 0 else ["gateway", "direct"]
                         for name in order:
-                            runs[name].append(await batch(client, urls[name], n, args.max_tokens))
+                            extra = REPLICA_FIELDS if name == "direct" else {}
+                            runs[name].append(
+                                await batch(client, urls[name], n, args.max_tokens, **extra)
+                            )
                     for name in runs:
                         results[name][str(n)] = summarise(runs[name])
         finally:

@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +38,9 @@ from cluster.log_config import configure_logging  # noqa: E402
 from cluster.settings import EngineSettings  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"
+#: What the engine replica adds to a greedy request (cluster/engines/kinds.py), so both
+#: paths ask llama-server the same thing.
+REPLICA_FIELDS = {"cache_prompt": False}
 PROMPTS = [
     "Explain what a hash table is.",
     "Write a short poem about autumn.",
@@ -97,6 +101,8 @@ def start_server(port: int, data_dir: str, **env_extra: str) -> subprocess.Popen
     assert proc.stdout is not None
     for line in proc.stdout:
         if "Chorus is listening" in line:
+            # Keep reading: a full pipe would block the server's logging, and its shutdown.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
             return proc
     raise RuntimeError("chorus serve exited before it was ready")
 
@@ -139,8 +145,9 @@ async def main() -> None:
                     prompt = PROMPTS[i % len(PROMPTS)]
                     order = ["direct", "gateway"] if i % 2 == 0 else ["gateway", "direct"]
                     for name in order:
+                        extra = REPLICA_FIELDS if name == "direct" else {}
                         runs[name].append(
-                            await stream_once(client, urls[name], prompt, args.max_tokens)
+                            await stream_once(client, urls[name], prompt, args.max_tokens, **extra)
                         )
         finally:
             server.send_signal(signal.SIGINT)
