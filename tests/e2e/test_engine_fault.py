@@ -14,18 +14,18 @@ MODEL = "smollm2-135m-instruct"
 
 
 def _engine_server(server: str) -> psutil.Process:
-    """The llama.cpp server process of the server under test: it inherited the server's
+    """The llama-server process of the server under test: it inherited the server's
     CHORUS_PORT (other servers, e.g. an integration test's, did not)."""
     port = server.rsplit(":", 1)[1]
     for proc in psutil.process_iter(["cmdline"]):
         cmd = proc.info["cmdline"] or []
-        if "cluster.engines.llamacpp_server" in cmd and MODEL in cmd:
+        if cmd and cmd[0].endswith("/llama-server") and MODEL in cmd:
             try:
                 if proc.environ().get("CHORUS_PORT") == port:
                     return proc
             except psutil.Error:
                 continue
-    raise AssertionError("no llama.cpp server process of the server under test")
+    raise AssertionError("no llama-server process of the server under test")
 
 
 def test_dead_engine_is_503_then_restarted(server: str, openai_client) -> None:  # type: ignore[no-untyped-def]

@@ -247,3 +247,17 @@ def test_health_and_metrics(server: str, openai_client) -> None:  # type: ignore
             break
         time.sleep(1)
     assert "chorus_tokens_total" in text and "chorus_requests_total" in text
+
+
+def test_engine_server_metrics_are_under_metrics(server: str, openai_client) -> None:  # type: ignore[no-untyped-def]
+    """llama-server's own metrics (slots busy, tokens/s), labelled with the model."""
+    openai_client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=2
+    )
+    text = httpx.get(server + "/metrics", timeout=10).text
+    lines = text.splitlines()
+    assert f'llamacpp:requests_processing{{model="{MODEL}"}} 0' in lines
+    sample = f'llamacpp:tokens_predicted_total{{model="{MODEL}"}}'
+    predicted = [x for x in lines if x.startswith(sample)]
+    assert len(predicted) == 1 and float(predicted[0].split()[-1]) >= 2
+    assert lines.count("# TYPE llamacpp:requests_processing gauge") == 1

@@ -1,5 +1,6 @@
-"""Real local services for integration tests: a llama.cpp server process, the embedder,
-PostgreSQL and Weaviate, and the backends of the store contract suites."""
+"""Real local services for integration tests: a llama-server process (shared by every
+test that needs the model), the embedder, PostgreSQL and Weaviate, and the backends of
+the store contract suites."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from tests.integration.postgres import postgres_url  # noqa: F401 - a shared fix
 from tests.integration.stores import SQL_BACKENDS, STORE_BACKENDS, StoreOpener, sql_url
 from tests.integration.weaviate import weaviate_server  # noqa: F401 - a shared fixture
 
-TINY = EngineSettings(name="smollm2-135m-instruct", context_window=1024)
+#: Eight slots: the concurrency test streams eight requests at once.
+TINY = EngineSettings(name="smollm2-135m-instruct", context_window=1024, parallel=8)
 
 
 @pytest.fixture(scope="session")

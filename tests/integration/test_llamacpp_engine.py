@@ -1,4 +1,5 @@
-"""The llama.cpp engine through the shared OpenAI-compatible client: the real model, no fakes."""
+"""The llama.cpp engine (llama-server) through the shared OpenAI-compatible client: the
+real model, no fakes."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import asyncio
 import json
 import os
 import signal
+import time
 
+import httpx
 import pytest
 
 from agents.engine import ChatMessage, ChatRequest
-from agents.errors import ContextWindowExceededError, UpstreamUnavailableError
+from agents.errors import ContextWindowExceededError, InvalidInputError, UpstreamUnavailableError
+from cluster.engines.engine_metrics import labelled
 from cluster.engines.engine_process import EngineProcess
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 
@@ -111,6 +115,67 @@ async def test_prompt_over_window_says_by_how_much(llama_engine: OpenAICompatibl
     assert err.details["context_window"] == 1024
     assert err.details["excess_tokens"] == err.details["prompt_tokens"] - 1023
     assert f"{err.details['excess_tokens']} over" in err.message
+
+
+async def test_eight_streams_overlap(llama_engine: OpenAICompatibleEngine) -> None:
+    """Continuous batching: every stream's first token arrives before any stream ends."""
+    firsts: list[float] = []
+    ends: list[float] = []
+
+    async def one(i: int) -> None:
+        first = None
+        request = req(f"Count from {i} to {i + 30}, one number per line.", max_tokens=24)
+        async for chunk in llama_engine.chat_stream(request):
+            if first is None and chunk.choices and chunk.choices[0].delta.content:
+                first = time.monotonic()
+        assert first is not None
+        firsts.append(first)
+        ends.append(time.monotonic())
+
+    await asyncio.gather(*(one(i) for i in range(8)))
+    assert len(firsts) == 8
+    assert max(firsts) < min(ends)
+
+
+async def _busy_slots(base_url: str) -> list[int]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        slots = (await client.get(base_url + "/slots")).json()
+    return [slot["id"] for slot in slots if slot["is_processing"]]
+
+
+async def test_a_stream_dropped_by_its_client_frees_its_slot(
+    llama_process: EngineProcess, llama_engine: OpenAICompatibleEngine
+) -> None:
+    stream = llama_engine.chat_stream(req("Write a long story about a ship.", max_tokens=400))
+    seen = 0
+    async for chunk in stream:
+        seen += bool(chunk.choices and chunk.choices[0].delta.content)
+        if seen == 3:
+            break
+    assert await _busy_slots(llama_process.base_url)  # still generating
+    await stream.aclose()  # type: ignore[attr-defined]
+    for _ in range(50):
+        if not await _busy_slots(llama_process.base_url):
+            break
+        await asyncio.sleep(0.05)
+    assert await _busy_slots(llama_process.base_url) == []
+
+
+async def test_a_schema_the_grammar_refuses_is_invalid_input(
+    llama_engine: OpenAICompatibleEngine,
+) -> None:
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}
+    response_format = {"type": "json_schema", "json_schema": {"name": "p", "schema": schema}}
+    with pytest.raises(InvalidInputError) as info:
+        await llama_engine.chat(req("hi", max_tokens=4, response_format=response_format))
+    assert info.value.param == "response_format" and "#/nowhere" in info.value.message
+
+
+async def test_server_metrics_are_labelled_by_model(llama_process: EngineProcess) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(llama_process.base_url + "/metrics")).text
+    assert "llamacpp:requests_processing" in labelled(text, {"model": MODEL})
+    assert f'llamacpp:tokens_predicted_total{{model="{MODEL}"}}' in labelled(text, {"model": MODEL})
 
 
 async def test_killed_server_gives_503_then_comes_back(

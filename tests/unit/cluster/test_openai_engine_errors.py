@@ -54,6 +54,19 @@ def answer(status: int, body: dict) -> httpx.Response:  # type: ignore[type-arg]
             {"error": {"message": "bad", "code": "context_length_exceeded"}},
             ContextWindowExceededError,
         ),
+        (
+            400,
+            {
+                "error": {
+                    "code": 400,
+                    "message": "request (1531 tokens) exceeds the available context size",
+                    "type": "exceed_context_size_error",
+                    "n_prompt_tokens": 1531,
+                    "n_ctx": 1024,
+                }
+            },
+            ContextWindowExceededError,
+        ),
         (400, {"error": {"message": "bad stop", "param": "stop"}}, InvalidInputError),
         (429, {"error": {"message": "slow down"}}, RateLimitedError),
         (503, {"error": {"message": "loading"}}, UpstreamUnavailableError),
@@ -117,8 +130,10 @@ async def test_schema_mode_sends_schema_and_reads_tool_call() -> None:
 
 async def test_stream_without_upstream_usage_gets_counted() -> None:
     def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/apply-template":
+            return answer(200, {"prompt": "<|im_start|>user\nx<|im_end|>\n"})
         if request.url.path == "/tokenize":
-            return answer(200, {"count": 11})
+            return answer(200, {"tokens": list(range(11))})
         lines = [
             {"id": "c1", "model": "m", "choices": [{"delta": {"role": "assistant"}}]},
             {"id": "c1", "model": "m", "choices": [{"delta": {"content": "Hi"}}]},
@@ -159,3 +174,79 @@ async def test_a_reply_cut_off_by_max_tokens(content: str, salvaged: str | None)
     out = await engine(upstream).chat(request)
     assert out.choices[0].message.content == salvaged
     assert out.choices[0].finish_reason == "length" and not out.choices[0].message.tool_calls
+
+
+async def test_llama_server_over_window_says_by_how_much() -> None:
+    """llama-server's exceed_context_size_error, said as the excess over the slot's window."""
+    body = {
+        "error": {
+            "code": 400,
+            "message": "request (1531 tokens) exceeds the available context size (1024 tokens)",
+            "type": "exceed_context_size_error",
+            "n_prompt_tokens": 1531,
+            "n_ctx": 1024,
+        }
+    }
+    with pytest.raises(ContextWindowExceededError) as info:
+        await engine(lambda r: answer(400, body)).chat(req())
+    assert info.value.details == {
+        "prompt_tokens": 1531,
+        "context_window": 1024,
+        "excess_tokens": 508,
+    }
+    assert "508 over the context window of 1024" in info.value.message
+
+
+async def test_a_schema_the_grammar_refuses_names_response_format() -> None:
+    message = (
+        "Unable to generate parser for this template. Automatic parser generation failed: "
+        "JSON schema error at #: unrecognized type strange"
+    )
+    body = {"error": {"code": 400, "message": message, "type": "invalid_request_error"}}
+    with pytest.raises(InvalidInputError) as info:
+        await engine(lambda r: answer(400, body)).chat(req())
+    assert info.value.param == "response_format"
+    assert "unrecognized type strange" in info.value.message
+
+
+async def test_count_tokens_renders_then_tokenizes() -> None:
+    sent: list[tuple[str, dict]] = []  # type: ignore[type-arg]
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        sent.append((request.url.path, json.loads(request.content)))
+        if request.url.path == "/apply-template":
+            return answer(200, {"prompt": "<|im_start|>user\nx<|im_end|>\n"})
+        return answer(200, {"tokens": [1, 2, 3, 4]})
+
+    assert await engine(upstream).count_tokens(req().messages) == 4
+    assert [path for path, _ in sent] == ["/apply-template", "/tokenize"]
+    assert sent[0][1]["messages"] == [{"role": "user", "content": "x"}]
+    assert sent[1][1] == {
+        "content": "<|im_start|>user\nx<|im_end|>\n",
+        "add_special": True,
+        "parse_special": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("settings", "temperature", "fields"),
+    [
+        (EngineSettings(name="m"), 0, {"cache_prompt": False}),
+        (EngineSettings(name="m"), 0.7, {}),
+        (EngineSettings(name="m", kind="openai", base_url="http://x/v1"), 0, {}),
+    ],
+)
+async def test_greedy_llamacpp_requests_skip_the_prompt_cache(
+    settings: EngineSettings,
+    temperature: float,
+    fields: dict,  # type: ignore[type-arg]
+) -> None:
+    def upstream(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return answer(400, {"error": {"message": json.dumps(body), "param": "echo"}})
+
+    eng = OpenAICompatibleEngine(settings, "http://x/v1", transport=httpx.MockTransport(upstream))
+    with pytest.raises(InvalidInputError) as info:  # the upstream echoes the body it got
+        await eng.chat(req(temperature=temperature))
+    sent = json.loads(info.value.message)
+    assert {k: sent[k] for k in ("cache_prompt",) if k in sent} == fields

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from agents.coalesce import BatchPolicy
 from agents.engine import ChatMessage, ChatRequest
+from agents.errors import RateLimitedError
 from cluster.engines.deployments import ChatEngineDeployment, chat_engine_options, deployment_name
 from cluster.engines.scripted import scripted_engine
 from cluster.settings import DEFAULT_SCRIPTED_REPLY, ChorusSettings, EngineSettings
@@ -26,6 +27,7 @@ def _deployment(settings: EngineSettings, batches: BatchPolicy | None = None) ->
     replica.settings = settings
     replica.batches = batches or BatchPolicy()
     replica.process = None
+    replica.in_flight = 0
     replica.engine = scripted_engine(settings)
     return replica
 
@@ -123,3 +125,25 @@ async def test_chunks_cross_ray_in_batches(raw: bool) -> None:
     flat = [c for b in batches for c in b]
     assert [content(c) for c in flat] == [content(c) for c in plain]
     assert len(flat) == len(plain)
+
+
+async def test_a_full_slot_queue_is_rate_limited() -> None:
+    """parallel slots plus max_queued_requests waiting: the next request is a 429, and a
+    finished request makes room again."""
+    settings = EngineSettings(
+        name="bench", kind="scripted", scripted_reply="a b c", parallel=2, max_queued_requests=1
+    )
+    replica = _deployment(settings)
+    open_streams = [replica.chat_stream_raw(_request()) for _ in range(3)]
+    for stream in open_streams:
+        await anext(stream)  # each holds a place until it finishes
+    with pytest.raises(RateLimitedError) as info:
+        await replica.chat(_request())
+    assert info.value.status_code == 429 and info.value.details["in_flight"] == 3
+    with pytest.raises(RateLimitedError):
+        await anext(replica.chat_stream(_request()))
+    [c async for c in open_streams[0]]
+    assert (await replica.chat(_request())).choices[0].message.content == "a b c"
+    for stream in open_streams[1:]:
+        await stream.aclose()
+    assert replica.in_flight == 0
