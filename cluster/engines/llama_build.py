@@ -10,6 +10,11 @@ directory and renamed into place under a lock, with its log next to it
 (``<key>.log``); a second install with the same flags takes seconds. The install
 records the build it used in the virtualenv (:func:`install_record`), so the engine
 finds it whatever flags it was built with.
+
+Next to the server goes ``libchorus-vocab.so``, a few lines of C (``llama_vocab_shim.c``)
+compiled against the same source's ``llama.h`` and linked to the cached ``libllama.so``:
+the local token counter loads the GGUF's vocabulary through it (:mod:`.llama_vocab`). It
+takes a second to build, and is built also for a cached server that has none yet.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ BASE_CMAKE_ARGS = (
     "-DCMAKE_INSTALL_RPATH=$ORIGIN",
 )
 BUILD_COMMAND = "make install (python -m cluster.engines.llama_build)"
+#: The vocabulary shim, next to ``llama-server`` and its ``libllama.so``.
+SHIM_NAME = "libchorus-vocab.so"
+SHIM_SOURCE = Path(__file__).with_name("llama_vocab_shim.c")
 
 
 class LlamaBuildError(RuntimeError):
@@ -125,10 +133,14 @@ def _pip_download(requirement: str, dest: Path, log: IO[str], *, sdist: bool) ->
     return files[0]
 
 
-def _extract_llama_source(sdist: Path, dest: Path) -> Path:
-    """Unpack only ``vendor/llama.cpp`` of the sdist; returns that directory."""
+def _extract_llama_source(sdist: Path, dest: Path, *, headers_only: bool = False) -> Path:
+    """Unpack ``vendor/llama.cpp`` of the sdist (or only its public headers, enough for
+    the shim); returns that directory."""
+    parts = ("/vendor/llama.cpp/include/", "/vendor/llama.cpp/ggml/include/")
+    if not headers_only:
+        parts = ("/vendor/llama.cpp/",)
     with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers() if "/vendor/llama.cpp/" in m.name + "/"]
+        members = [m for m in tar.getmembers() if any(p in m.name + "/" for p in parts)]
         if not members:
             raise LlamaBuildError(f"{sdist.name} has no vendor/llama.cpp")
         tar.extractall(dest, members=members, filter="data")
@@ -145,6 +157,41 @@ def configure(work: Path, args: list[str], log: IO[str]) -> Path:
     build = work / "build"
     _run(["cmake", "-S", str(source), "-B", str(build), *args], log)
     return build
+
+
+def compile_shim(source: Path, out: Path, log: IO[str]) -> Path:
+    """``out/libchorus-vocab.so`` from :data:`SHIM_SOURCE` and the headers of the llama.cpp
+    tree ``source``, linked to ``out``'s ``libllama.so`` (found at run time by $ORIGIN)."""
+    partial = out / f".{SHIM_NAME}.partial"
+    _run(
+        [os.environ.get("CC", "cc"), "-O2", "-shared", "-fPIC", "-Wall",
+         "-I", str(source / "include"), "-I", str(source / "ggml" / "include"),
+         "-o", str(partial), str(SHIM_SOURCE),
+         "-L", str(out), "-lllama", "-Wl,-rpath,$ORIGIN"],
+        log,
+    )  # fmt: skip
+    return partial.rename(out / SHIM_NAME)
+
+
+def ensure_shim(cache: Path, server_dir: Path) -> Path:
+    """The shim next to a cached server, compiled first if missing (a server cached
+    before the shim existed): the sdist comes again through pip (its cache), only its
+    headers are unpacked, llama.cpp itself is not built again."""
+    shim = server_dir / SHIM_NAME
+    root = cache / "llama-server"
+    with _locked(root / ".lock"):
+        if shim.is_file():
+            return shim
+        work = Path(tempfile.mkdtemp(prefix=".shim-", dir=root))
+        try:
+            with (root / f"{server_dir.name}.shim.log").open("w") as log:
+                sdist = _pip_download(
+                    f"{LLAMA_PACKAGE}=={LLAMA_VERSION}", work / "sdist", log, sdist=True
+                )
+                source = _extract_llama_source(sdist, work / "src", headers_only=True)
+                return compile_shim(source, server_dir, log)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _collect(build: Path, out: Path) -> None:
@@ -185,6 +232,8 @@ def build_server(
                 out = work / "out"
                 _collect(build, out)
                 _run([str(out / "llama-server"), "--version"], log)
+                (source,) = (work / "src").glob("*/vendor/llama.cpp")
+                compile_shim(source, out, log)
                 info = {
                     "package": f"{LLAMA_PACKAGE}=={LLAMA_VERSION}",
                     "cmake_args": args,
@@ -225,7 +274,11 @@ def fetch_model(cache: Path) -> Path:
 def record_install(server_dir: Path, gguf: Path) -> Path:
     record = install_record()
     record.parent.mkdir(parents=True, exist_ok=True)
-    data = {"server": str(server_dir / "llama-server"), "model": str(gguf)}
+    data = {
+        "server": str(server_dir / "llama-server"),
+        "model": str(gguf),
+        "vocab_shim": str(server_dir / SHIM_NAME),
+    }
     record.write_text(json.dumps(data, indent=2) + "\n")
     return record
 
@@ -252,6 +305,23 @@ def installed() -> dict[str, Path]:
     return paths
 
 
+def installed_shim() -> Path:
+    """The vocabulary shim of the recorded build (recorded, or next to the server).
+
+    Raises LlamaBuildError naming the build step when it is missing."""
+    server = installed()["server"]
+    try:
+        named = json.loads(install_record().read_text()).get("vocab_shim")
+    except (OSError, ValueError) as exc:  # pragma: no cover - installed() just read it
+        raise LlamaBuildError(f"{install_record()} is unreadable: run {BUILD_COMMAND}") from exc
+    shim = Path(named) if named else server.with_name(SHIM_NAME)
+    if not shim.is_file():
+        raise LlamaBuildError(
+            f"the llama.cpp vocabulary shim {shim} is missing: run {BUILD_COMMAND}"
+        )
+    return shim
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -273,6 +343,7 @@ def main(argv: list[str] | None = None) -> None:
         if ns.configure_only:
             print(f"configured in {server}")
             return
+        ensure_shim(cache, server)
         gguf = fetch_model(cache)
     except LlamaBuildError as exc:
         sys.exit(f"error: {exc}")
