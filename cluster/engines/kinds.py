@@ -83,6 +83,12 @@ def _llamacpp_fields(request: ChatRequest) -> dict[str, Any]:
     return {"cache_prompt": False} if request.temperature == 0 else {}
 
 
+def _llamacpp_tokens(settings: EngineSettings) -> LocalTokenCounter | None:
+    from cluster.engines.llama_tokens import llamacpp_token_counter
+
+    return llamacpp_token_counter(settings)
+
+
 def _sglang_command(settings: EngineSettings, port: int) -> list[str]:
     return [
         sys.executable, "-m", "sglang.launch_server",
@@ -136,6 +142,7 @@ BUILT_IN = (
         "llamacpp",
         command=_llamacpp_command,
         actor_options=_no_cpus,
+        token_counter=_llamacpp_tokens,
         request_fields=_llamacpp_fields,
     ),
     EngineKind(

@@ -136,9 +136,9 @@ def _pip_download(requirement: str, dest: Path, log: IO[str], *, sdist: bool) ->
 def _extract_llama_source(sdist: Path, dest: Path, *, headers_only: bool = False) -> Path:
     """Unpack ``vendor/llama.cpp`` of the sdist (or only its public headers, enough for
     the shim); returns that directory."""
-    parts = ("/vendor/llama.cpp/include/", "/vendor/llama.cpp/ggml/include/")
-    if not headers_only:
-        parts = ("/vendor/llama.cpp/",)
+    parts: tuple[str, ...] = ("/vendor/llama.cpp/",)
+    if headers_only:
+        parts = ("/vendor/llama.cpp/include/", "/vendor/llama.cpp/ggml/include/")
     with tarfile.open(sdist) as tar:
         members = [m for m in tar.getmembers() if any(p in m.name + "/" for p in parts)]
         if not members:
