@@ -14,7 +14,8 @@ finds it whatever flags it was built with.
 Next to the server goes ``libchorus-vocab.so``, a few lines of C (``llama_vocab_shim.c``)
 compiled against the same source's ``llama.h`` and linked to the cached ``libllama.so``:
 the local token counter loads the GGUF's vocabulary through it (:mod:`.llama_vocab`). It
-takes a second to build, and is built also for a cached server that has none yet.
+takes seconds to build and is built in its own step after the server (:func:`ensure_shim`),
+so a fresh build and a server cached before the shim existed take the same path.
 """
 
 from __future__ import annotations
@@ -174,9 +175,9 @@ def compile_shim(source: Path, out: Path, log: IO[str]) -> Path:
 
 
 def ensure_shim(cache: Path, server_dir: Path) -> Path:
-    """The shim next to a cached server, compiled first if missing (a server cached
-    before the shim existed): the sdist comes again through pip (its cache), only its
-    headers are unpacked, llama.cpp itself is not built again."""
+    """The shim next to a cached server, compiled first if missing (after a fresh build,
+    or for a server cached before the shim existed): the sdist comes again through pip
+    (its cache), only its headers are unpacked, llama.cpp itself is not built again."""
     shim = server_dir / SHIM_NAME
     root = cache / "llama-server"
     with _locked(root / ".lock"):
@@ -232,8 +233,6 @@ def build_server(
                 out = work / "out"
                 _collect(build, out)
                 _run([str(out / "llama-server"), "--version"], log)
-                (source,) = (work / "src").glob("*/vendor/llama.cpp")
-                compile_shim(source, out, log)
                 info = {
                     "package": f"{LLAMA_PACKAGE}=={LLAMA_VERSION}",
                     "cmake_args": args,
