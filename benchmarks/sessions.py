@@ -169,6 +169,7 @@ ROLES = [
     ("engine_replica", "engine-"),
     ("embedding_replica", "EmbeddingDeployment"),
     ("serve_proxy", "ProxyActor"),
+    ("haproxy", "haproxy"),
     ("serve_controller", "ServeController"),
     ("raylet", "raylet"),
     ("gcs", "gcs_server"),

@@ -11,9 +11,10 @@ is :class:`UpstreamUnavailableError` (code ``store_unavailable``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import Result, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -30,6 +31,7 @@ from agents.conversation.records import (
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import new_id, utcnow
 from cluster.store.base_store import BaseSqlStore
+from cluster.store.tables.base import Base
 from cluster.store.tables.conversations import (
     AppRow,
     AppVersionRow,
@@ -40,6 +42,33 @@ from cluster.store.tables.conversations import (
 )
 
 ConversationPart = TypeVar("ConversationPart", MessageRow, PromptRow)
+
+# A turn's writes as statements built once: each execution binds only its parameters (an
+# UPDATE sets the columns its parameters name), so SQLAlchemy neither rebuilds nor re-keys
+# a statement per call. ``b_*`` parameters are the WHERE clause's.
+_messages = Base.metadata.tables[MessageRow.__tablename__]
+_conversations = Base.metadata.tables[ConversationRow.__tablename__]
+_live_conversation = (
+    select(_conversations.c.id)
+    .where(
+        _conversations.c.id == bindparam("b_conversation"),
+        _conversations.c.workspace_id == bindparam("b_workspace"),
+        _conversations.c.deleted.is_(False),
+    )
+    .scalar_subquery()
+)
+_INSERT_MESSAGE = insert(_messages)
+_INSERT_PROMPT = insert(Base.metadata.tables[PromptRow.__tablename__])
+_UPDATE_MESSAGE = update(_messages).where(
+    _messages.c.id == bindparam("b_id"),
+    _messages.c.conversation_id == bindparam("b_conversation"),
+    _messages.c.conversation_id.in_(_live_conversation),
+)
+_TOUCH_CONVERSATION = update(_conversations).where(
+    _conversations.c.id == bindparam("b_conversation"),
+    _conversations.c.workspace_id == bindparam("b_workspace"),
+    _conversations.c.deleted.is_(False),
+)
 
 
 class SqlConversationStore(BaseSqlStore):
@@ -150,40 +179,50 @@ class SqlConversationStore(BaseSqlStore):
         return record
 
     async def add_messages(self, records: Sequence[MessageRecord]) -> None:
-        """One transaction: a turn's question and its pending answer are stored together."""
+        """One transaction: a turn's question and its pending answer are stored together.
+
+        Prepared Core statements, not the ORM (a turn's hottest writes): each conversation
+        is touched by one UPDATE that also proves it is live in the workspace, then each
+        message is one INSERT."""
         async with self._session(write=True) as session:
-            conversations: dict[str, ConversationRow] = {}
+            touched: set[str] = set()
             for record in records:
-                if record.conversation_id not in conversations:
-                    conversations[record.conversation_id] = await self._conversation(
-                        session, record.workspace_id, record.conversation_id
-                    )
-                await self._add(session, MessageRow.from_record(record), _duplicate(record))
-            for conv in conversations.values():
-                conv.updated_at = utcnow()
+                if record.conversation_id not in touched:
+                    await self._touch(session, record.workspace_id, record.conversation_id)
+                    touched.add(record.conversation_id)
+                try:
+                    await session.execute(_INSERT_MESSAGE, MessageRow.values(record))
+                except IntegrityError as exc:
+                    raise _duplicate(record) from exc
 
     async def update_message(
         self, record: MessageRecord, prompts: Sequence[PromptRecord] = ()
     ) -> MessageRecord:
-        """One transaction: the answer (its status and usage) with the prompts it sent."""
+        """One transaction: the answer (its status and usage) with the prompts it sent.
+
+        One UPDATE finds the message only in a live conversation of the workspace; the
+        lookups that tell which of the two is missing run only when it matches nothing."""
+        values = MessageRow.values(record)
+        params = {k: v for k, v in values.items() if k != "id"} | {
+            "b_id": record.id,
+            "b_conversation": record.conversation_id,
+            "b_workspace": record.workspace_id,
+        }
         async with self._session(write=True) as session:
-            await self._conversation(session, record.workspace_id, record.conversation_id)
-            for prompt in prompts:
-                if prompt.conversation_id != record.conversation_id:
-                    await self._conversation(session, prompt.workspace_id, prompt.conversation_id)
-                session.add(PromptRow.from_record(prompt))
-            row = await session.scalar(
-                select(MessageRow).where(
-                    MessageRow.id == record.id,
-                    MessageRow.conversation_id == record.conversation_id,
-                )
-            )
-            if row is None:
+            try:
+                result = await session.execute(_UPDATE_MESSAGE, params)
+            except IntegrityError as exc:
+                raise _duplicate(record) from exc
+            if _rowcount(result) == 0:
+                await self._conversation(session, record.workspace_id, record.conversation_id)
                 raise NotFoundError(
                     f"message '{record.id}' not found", code=error_codes.MESSAGE_NOT_FOUND
                 )
-            row.fill(record)
-            await self._flush(session, _duplicate(record))
+            for prompt in prompts:
+                if prompt.conversation_id != record.conversation_id:
+                    await self._conversation(session, prompt.workspace_id, prompt.conversation_id)
+            if prompts:
+                await session.execute(_INSERT_PROMPT, [PromptRow.values(p) for p in prompts])
         return record
 
     async def list_messages(self, workspace_id: str, conversation_id: str) -> list[MessageRecord]:
@@ -244,6 +283,16 @@ class SqlConversationStore(BaseSqlStore):
             raise NotFoundError(f"app '{app_id}' not found", code=error_codes.APP_NOT_FOUND)
         return row
 
+    async def _touch(self, session: AsyncSession, workspace_id: str, conversation_id: str) -> None:
+        """Mark the conversation updated now; not found unless it is live in the workspace."""
+        params = {"updated_at": utcnow(), "b_conversation": conversation_id}
+        result = await session.execute(_TOUCH_CONVERSATION, params | {"b_workspace": workspace_id})
+        if _rowcount(result) == 0:
+            raise NotFoundError(
+                f"conversation '{conversation_id}' not found",
+                code=error_codes.CONVERSATION_NOT_FOUND,
+            )
+
     async def _conversation(
         self, session: AsyncSession, workspace_id: str, conversation_id: str
     ) -> ConversationRow:
@@ -260,6 +309,11 @@ class SqlConversationStore(BaseSqlStore):
                 code=error_codes.CONVERSATION_NOT_FOUND,
             )
         return row
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (both drivers report it)."""
+    return int(getattr(result, "rowcount", 0))
 
 
 def _duplicate(message: MessageRecord) -> InvalidInputError:
