@@ -158,6 +158,19 @@ def ray_processes(server_pid: int, marker: str) -> list[psutil.Process]:
     return found
 
 
+def replica_port(server_pid: int) -> int:
+    """The port the gateway replica serves HTTP on itself (Serve's direct ingress)."""
+    for proc in ray_processes(server_pid, "ServeReplica:chorus:Gateway"):
+        ports = [
+            c.laddr.port
+            for c in proc.net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN and 30000 <= c.laddr.port <= 31000
+        ]
+        if ports:
+            return min(ports)
+    raise RuntimeError("no gateway replica listens on its own port: is direct ingress on?")
+
+
 def rss(procs: list[psutil.Process]) -> int:
     return sum(p.memory_info().rss for p in procs)
 
@@ -569,6 +582,7 @@ async def measure(
         ),
         "server_env": dict(item.split("=", 1) for item in args.env),
         "batch_frames": args.batch_frames,
+        "to_replica": args.to_replica,
         "engine_ttft_ms_in_process": ttft,
         "chorus": overhead,
         "chorus_paced": paced
@@ -645,6 +659,12 @@ async def main() -> None:
     parser.add_argument(
         "--batch-frames", action="store_true", help="ask for batch frames in start frames"
     )
+    parser.add_argument(
+        "--to-replica",
+        action="store_true",
+        help="connect to the gateway replica's own HTTP port, past Serve's proxy (needs "
+        "--env RAY_SERVE_ENABLE_DIRECT_INGRESS=1)",
+    )
     args = parser.parse_args()
     server_env = dict(item.split("=", 1) for item in args.env)
     global BATCH_FRAMES
@@ -661,6 +681,9 @@ async def main() -> None:
         server = start_server(port, data_dir, log_path, extra_env=server_env)
         log("server_ready", port=port, seconds=round(time.perf_counter() - started, 1))
         try:
+            if args.to_replica:
+                port = replica_port(server.pid)
+                log("to_replica", port=port)
             result = await measure(args, f"http://127.0.0.1:{port}", server)
         except BaseException:
             print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
