@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.engine_overhead import (  # noqa: E402
     MODEL,
+    RAY_WORKER_NICENESS,
     REPLICA_FIELDS,
     _free_port,
     start_server,
@@ -97,7 +98,10 @@ async def main() -> None:
     configure_logging("WARNING")  # logs to stderr; stdout is the JSON result
 
     settings = EngineSettings(name=MODEL, parallel=args.parallel)
-    direct = EngineProcess(MODEL, lambda port: launch_command(settings, port))
+    # Ray starts its workers at nice 15 and the replica's llama-server inherits it; the
+    # direct server gets the same priority, or it starves the other one on 2 cores.
+    nice = ["nice", "-n", str(RAY_WORKER_NICENESS)]
+    direct = EngineProcess(MODEL, lambda port: [*nice, *launch_command(settings, port)])
     await direct.start()
     port = _free_port()
     engines = json.dumps([settings.model_dump(include={"name", "parallel"})])
@@ -105,7 +109,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         server = start_server(port, data_dir, CHORUS_ENGINES=engines)
         try:
-            async with httpx.AsyncClient(timeout=300) as client:
+            # A connection per request on both paths: llama-server drops kept-alive
+            # connections silently and a request reusing one fails ("Server disconnected
+            # without sending a response", one in ten back to back).
+            fresh = httpx.Limits(max_keepalive_connections=0)
+            async with httpx.AsyncClient(timeout=300, limits=fresh) as client:
                 urls = {
                     "direct": direct.base_url + "/v1/chat/completions",
                     "gateway": f"http://127.0.0.1:{port}/v1/chat/completions",

@@ -107,6 +107,10 @@ def start_server(port: int, data_dir: str, **env_extra: str) -> subprocess.Popen
     raise RuntimeError("chorus serve exited before it was ready")
 
 
+#: The niceness Ray gives its worker processes (raylet's worker_niceness default).
+RAY_WORKER_NICENESS = 15
+
+
 def summarise(runs: list[dict]) -> dict:
     ttft = sorted(r["ttft_ms"] for r in runs)
     return {
@@ -123,17 +127,32 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment of chorus serve (settings, Ray Serve feature flags); repeatable",
+    )
     args = parser.parse_args()
     configure_logging("WARNING")  # logs to stderr; stdout is the JSON result
 
     settings = EngineSettings(name=MODEL)
-    direct = EngineProcess(MODEL, lambda port: launch_command(settings, port))
+    # Ray starts its workers at nice 15 and the replica's llama-server inherits it; the
+    # direct server gets the same priority, or it starves the other one on 2 cores.
+    nice = ["nice", "-n", str(RAY_WORKER_NICENESS)]
+    direct = EngineProcess(MODEL, lambda port: [*nice, *launch_command(settings, port)])
     await direct.start()
     port = _free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(port, data_dir)
+        server_env = dict(item.split("=", 1) for item in args.env)
+        server = start_server(port, data_dir, **server_env)
         try:
-            async with httpx.AsyncClient(timeout=120) as client:
+            # A connection per request on both paths: llama-server drops kept-alive
+            # connections silently and a request reusing one fails ("Server disconnected
+            # without sending a response", one in ten back to back).
+            fresh = httpx.Limits(max_keepalive_connections=0)
+            async with httpx.AsyncClient(timeout=120, limits=fresh) as client:
                 urls = {
                     "direct": direct.base_url + "/v1/chat/completions",
                     "gateway": f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -163,6 +182,7 @@ async def main() -> None:
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "model": MODEL,
                 "max_tokens": args.max_tokens,
+                "server_env": dict(item.split("=", 1) for item in args.env),
                 "direct": d,
                 "gateway": g,
                 "decode_throughput_ratio": g["decode_tokens_per_s"] / d["decode_tokens_per_s"],
