@@ -9,18 +9,13 @@ LOOPBACK = "127.0.0.1"
 
 def loopback_env() -> dict[str, str]:
     """Environment for a local Ray cluster: traffic on 127.0.0.1, no usage reporting,
-    token authentication, Serve's handle calls over gRPC."""
+    token authentication."""
     return {
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
         "RAY_USAGE_STATS_ENABLED": "0",
         # Ray 2.60's default for new clusters, made explicit so drivers that join
         # later (jobs, tests, tools) present the token in ~/.ray/auth_token too.
         "RAY_AUTH_MODE": "token",
-        # Deployment handle calls (shard -> engine replica, gateway -> engine) over
-        # gRPC instead of Ray actor calls: 11.1-12.1 ms from a message to its first
-        # delta at one session instead of 13.4-14.5, and about half the engine
-        # replica's CPU per turn (benchmarks/sessions.py, docs/benchmarks.md).
-        "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1",
     }
 
 
