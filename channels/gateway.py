@@ -73,11 +73,17 @@ class Gateway:
         configure_logging(settings.log_level, settings.log_json)
         self.settings = settings
         self.engines = engines
-        self.openai = OpenAIApi(engines, embedders, settings.max_request_bytes)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         app_name = serve.get_replica_context().app_name
         self.services = build_services(
             settings, app_name, ingestion=WorkerQueue(settings, app_name)
+        )
+        self.openai = OpenAIApi(
+            engines,
+            embedders,
+            settings.max_request_bytes,
+            direct=self.services.direct,
+            batches=settings.stream_batches(),
         )
         await self.services.start()  # migrates to head before any shard connects
         self.sessions = SessionRouter(settings, app_name)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
 from agents import error_codes
+from agents.coalesce import BatchPolicy, coalesce
 from agents.engine import ChatCompletion, ChatRequest, ModelCard, Usage
 from agents.errors import (
     ChorusError,
@@ -25,6 +26,7 @@ from agents.errors import (
 )
 from channels import metrics
 from channels.errors import validation_error
+from cluster.engines.direct import DirectClients, DirectRoute, is_raw_token
 from cluster.engines.handle_engine import call
 
 if TYPE_CHECKING:
@@ -88,10 +90,16 @@ class OpenAIApi:
         engines: dict[str, ChatHandle],
         embedders: dict[str, EmbeddingHandle],
         max_request_bytes: int,
+        *,
+        direct: DirectClients | None = None,
+        batches: BatchPolicy = BatchPolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self.engines = engines
         self.embedders = embedders
         self.max_request_bytes = max_request_bytes
+        #: Streams of models served on this node are read from their server itself.
+        self.direct = direct
+        self.batches = batches
         self._cards: list[ModelCard] | None = None
 
     def _engine(self, model: str) -> ChatHandle:
@@ -141,18 +149,32 @@ class OpenAIApi:
             completion: ChatCompletion = await call(handle.chat.remote(req))
             metrics.record_completion(req.model, completion.usage, time.perf_counter() - started)
             return JSONResponse(completion.model_dump(exclude_none=True))
+        routed = self.direct is not None and self.direct.serves(req.model)
         # remote() is typed as either response; options(stream=True) makes it the generator.
-        stream: DeploymentResponseGenerator[list[dict[str, Any]]] = handle.options(  # type: ignore[assignment]
-            stream=True
-        ).chat_stream_raw_batches.remote(req)
+        stream: DeploymentResponseGenerator[list[dict[str, Any]] | DirectRoute]
+        if routed:
+            assert self.direct is not None
+            stream = handle.options(stream=True).chat_stream_routed.remote(  # type: ignore[assignment]
+                req, self.direct.node_id, True
+            )
+        else:
+            stream = handle.options(stream=True).chat_stream_raw_batches.remote(req)  # type: ignore[assignment]
         try:
-            first = await call(stream.__anext__())  # refused requests become HTTP errors
+            # Refused requests (the replica's, or the model server's) become HTTP errors.
+            first = await call(stream.__anext__())
+            if isinstance(first, DirectRoute):
+                assert self.direct is not None
+                client = self.direct.client(req.model, first)
+                batches = coalesce(client.chat_stream_raw(req), is_raw_token, self.batches)
+                first = await anext(batches)
+            else:
+                batches = _relayed(stream)
         except BaseException:
             stream.cancel()
             raise
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(
-            self._sse(req.model, first, stream, include_usage, started),
+            self._sse(req.model, first, batches, stream, include_usage, started),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -161,14 +183,16 @@ class OpenAIApi:
         self,
         model: str,
         first: list[dict[str, Any]],
-        stream: DeploymentResponseGenerator[list[dict[str, Any]]],
+        batches: AsyncIterator[list[dict[str, Any]]],
+        stream: DeploymentResponseGenerator[list[dict[str, Any]] | DirectRoute],
         include_usage: bool,
         started: float,
     ) -> AsyncIterator[bytes]:
         """OpenAI server-sent events from the engine's batches of chunk dicts, one write
-        per batch; errors end the stream with an ``{"error": ...}`` event, as OpenAI does."""
+        per batch; errors end the stream with an ``{"error": ...}`` event, as OpenAI does.
+        ``stream`` (the replica's call) is closed at the end, which also ends a direct
+        stream's admission."""
         ttft_recorded = False
-        finished = False
         try:
             batch = first
             while True:
@@ -188,17 +212,18 @@ class OpenAIApi:
                 if frames:
                     yield b"".join(frames)
                 try:
-                    batch = await call(stream.__anext__())
+                    batch = await anext(batches)
                 except StopAsyncIteration:
                     break
-            finished = True
             yield b"data: [DONE]\n\n"
         except ChorusError as exc:
             log.warning("stream_failed", model=model, code=exc.code, error=exc.message)
             yield _frame(exc.to_openai())
         finally:
-            if not finished:
-                stream.cancel()
+            stream.cancel()
+            aclose = getattr(batches, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def embeddings(self, request: Request) -> Response:
         req: EmbeddingRequest = await parse_body(request, EmbeddingRequest, self.max_request_bytes)
@@ -230,6 +255,20 @@ class OpenAIApi:
                 "usage": {"prompt_tokens": result.tokens, "total_tokens": result.tokens},
             }
         )
+
+
+async def _relayed(
+    stream: DeploymentResponseGenerator[list[dict[str, Any]] | DirectRoute],
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The batches the replica relays (after the first)."""
+    while True:
+        try:
+            batch = await call(stream.__anext__())
+        except StopAsyncIteration:
+            return
+        if isinstance(batch, DirectRoute):
+            raise TypeError("a route arrived after the stream had started")
+        yield batch
 
 
 def _frame(data: dict[str, JsonValue]) -> bytes:

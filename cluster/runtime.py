@@ -37,6 +37,7 @@ from agents.workflows.context import ServiceMissingError
 from agents.workflows.service import WorkflowService
 from agents.workflows.store import WorkflowStoreProtocol
 from cluster.crews.offline import keep_crewai_offline
+from cluster.engines.direct import DirectClients
 from cluster.engines.handle_engine import HandleEmbedder, HandleEngines
 from cluster.engines.kinds import local_token_counters
 from cluster.knowledge.indexes import open_index
@@ -85,6 +86,8 @@ class Services:
     app_tools: AppTools
     #: The SSRF guard every outbound fetch on a user's behalf goes through.
     guard: GuardedFetcher
+    #: Clients of the model servers on this node (None: every stream is relayed).
+    direct: DirectClients | None = None
 
     async def start(self) -> None:
         """Connect the stores and migrate the schema: once per process, whoever calls
@@ -109,8 +112,14 @@ def build_services(
         tool_providers=SqlToolProviderStore(database),
         crews=SqlRunRepository(database, CREW, CrewRecord, CrewRunRecord),
     )
+    direct: DirectClients | None = None
+    if settings.direct_streams:
+        direct = DirectClients({e.name: e for e in settings.engines})
     engines = HandleEngines(
-        [e.name for e in settings.engines], app_name, local_token_counters(settings.engines)
+        [e.name for e in settings.engines],
+        app_name,
+        local_token_counters(settings.engines),
+        direct,
     )
     default_model = settings.engines[0].name
     guard = outbound_guard(settings)
@@ -163,6 +172,7 @@ def build_services(
             builtins, tools=tools, workflows=workflows, crews=crews, retriever=retriever
         ),
         guard=guard,
+        direct=direct,
     )
 
 

