@@ -51,6 +51,9 @@ from agents.scripted_engine import ScriptedEngine  # noqa: E402
 from cluster.settings import DEFAULT_SCRIPTED_REPLY, ChorusSettings  # noqa: E402
 
 ENGINE = "bench-scripted"
+#: ``scripted`` (in the engine replica, relayed) or ``scripted_server`` (a server process
+#: the shards read directly, the path llama.cpp's tokens take); ``--engine-kind``.
+ENGINE_KIND = "scripted"
 MESSAGE = "How are you today?"
 #: What the echo server answers: about the size of a delta event.
 ECHO_REPLY = json.dumps(
@@ -98,7 +101,7 @@ def start_server(
     timeout: float = 600,
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    engines = [{"name": ENGINE, "kind": "scripted", "scripted_token_delay_s": 0}]
+    engines = [{"name": ENGINE, "kind": ENGINE_KIND, "scripted_token_delay_s": 0}]
     env = {
         **os.environ,
         "CHORUS_PORT": str(port),
@@ -177,6 +180,8 @@ def rss(procs: list[psutil.Process]) -> int:
 
 #: Which part of the server a process is, by a marker in its command line (first match).
 ROLES = [
+    ("model_server", "scripted_server"),
+    ("model_server", "llama-server"),
     ("session_shards", "SessionShard"),
     ("gateway", "Gateway"),
     ("engine_replica", "engine-"),
@@ -517,6 +522,11 @@ async def measure(
         role: round((cpu_after[role] - cpu_before.get(role, 0.0)) * 1000 / many["turns"], 2)
         for role in sorted(cpu_after, key=lambda r: cpu_before.get(r, 0.0) - cpu_after[r])
     }
+    server_roles = {r: v for r, v in many["cpu_ms_per_turn"].items() if r != "benchmark_client"}
+    many["server_cpu_ms_per_turn"] = round(sum(server_roles.values()), 2)
+    many["server_cpu_ms_per_turn_without_model_server"] = round(
+        many["server_cpu_ms_per_turn"] - server_roles.get("model_server", 0.0), 2
+    )
     log("chorus_concurrent", **many)
     paced = None
     if args.think_s > 0:  # the same sessions at a person's pace: latency without a queue
@@ -572,7 +582,7 @@ async def measure(
             "python": platform.python_version(),
             "load_avg_1m_at_start_and_end": [args.load_at_start, round(os.getloadavg()[0], 2)],
         },
-        "engine": "scripted, no token delay "
+        "engine": f"{ENGINE_KIND}, no token delay "
         f"({len(DEFAULT_SCRIPTED_REPLY.split())}-word reply, one delta per word)",
         "setup": (
             "chorus serve with default settings (2 session shards) and one scripted engine; "
@@ -655,6 +665,13 @@ async def main() -> None:
         help="profile shards, gateway, engine replica and proxy during the concurrent run "
         "(collapsed stacks in DIR, a summary in the output; py-spy slows what it samples)",
     )
+    parser.add_argument(
+        "--engine-kind",
+        choices=["scripted", "scripted_server"],
+        default="scripted",
+        help="scripted: the reply is made in the engine replica and relayed; scripted_server: "
+        "by a server process the shards stream from directly (like llama-server)",
+    )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--batch-frames", action="store_true", help="ask for batch frames in start frames"
@@ -667,8 +684,9 @@ async def main() -> None:
     )
     args = parser.parse_args()
     server_env = dict(item.split("=", 1) for item in args.env)
-    global BATCH_FRAMES
+    global BATCH_FRAMES, ENGINE_KIND
     BATCH_FRAMES = args.batch_frames
+    ENGINE_KIND = args.engine_kind
     if args.serve_echo:
         await serve_echo()
         return

@@ -168,7 +168,7 @@ class OpenAIApi:
                 batches = coalesce(client.chat_stream_raw(req), is_raw_token, self.batches)
                 first = await anext(batches)
             else:
-                batches = _relayed(stream)
+                batches = _Relayed(stream)
         except BaseException:
             stream.cancel()
             raise
@@ -193,6 +193,7 @@ class OpenAIApi:
         ``stream`` (the replica's call) is closed at the end, which also ends a direct
         stream's admission."""
         ttft_recorded = False
+        relayed_to_its_end = False
         try:
             batch = first
             while True:
@@ -214,13 +215,15 @@ class OpenAIApi:
                 try:
                     batch = await anext(batches)
                 except StopAsyncIteration:
+                    relayed_to_its_end = isinstance(batches, _Relayed)
                     break
             yield b"data: [DONE]\n\n"
         except ChorusError as exc:
             log.warning("stream_failed", model=model, code=exc.code, error=exc.message)
             yield _frame(exc.to_openai())
         finally:
-            stream.cancel()
+            if not relayed_to_its_end:  # a route's admission ends when its call does
+                stream.cancel()
             aclose = getattr(batches, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -257,18 +260,22 @@ class OpenAIApi:
         )
 
 
-async def _relayed(
-    stream: DeploymentResponseGenerator[list[dict[str, Any]] | DirectRoute],
-) -> AsyncIterator[list[dict[str, Any]]]:
+class _Relayed:
     """The batches the replica relays (after the first)."""
-    while True:
-        try:
-            batch = await call(stream.__anext__())
-        except StopAsyncIteration:
-            return
+
+    def __init__(
+        self, stream: DeploymentResponseGenerator[list[dict[str, Any]] | DirectRoute]
+    ) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> _Relayed:
+        return self
+
+    async def __anext__(self) -> list[dict[str, Any]]:
+        batch = await call(self._stream.__anext__())
         if isinstance(batch, DirectRoute):
             raise TypeError("a route arrived after the stream had started")
-        yield batch
+        return batch
 
 
 def _frame(data: dict[str, JsonValue]) -> bytes:

@@ -53,7 +53,9 @@ class EngineSettings(_Config):
         description=(
             "llamacpp (CPU, GGUF), sglang (GPU server), openai (remote endpoint) or scripted "
             "(a fast deterministic engine that replies with a fixed text, for benchmarks and "
-            "load tests; not a model), or a kind a plugin adds (cluster/engines/kinds.py)."
+            "load tests; not a model), scripted_server (the same behind a supervised "
+            "OpenAI-compatible server process, the way llama.cpp is served), or a kind a "
+            "plugin adds (cluster/engines/kinds.py)."
         ),
     )
     model: str = Field(

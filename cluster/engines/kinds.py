@@ -125,6 +125,14 @@ def _scripted_engine(settings: EngineSettings) -> EngineProtocol:
     return scripted_engine(settings)
 
 
+def _scripted_server_command(settings: EngineSettings, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "cluster.engines.scripted_server",
+        "--port", str(port),
+        "--settings", settings.model_dump_json(),
+    ]  # fmt: skip
+
+
 def _estimated_tokens(_settings: EngineSettings) -> LocalTokenCounter:
     from agents.tokens import EstimatedTokenCounter
 
@@ -161,6 +169,15 @@ BUILT_IN = (
     ),
     EngineKind(
         "scripted", build=_scripted_engine, actor_options=_no_cpus, token_counter=_scripted_tokens
+    ),
+    # The scripted engine as a supervised server process (benchmarks of the direct path);
+    # its engine takes tools natively, as the in-process kind does.
+    EngineKind(
+        "scripted_server",
+        tool_calls="native",
+        command=_scripted_server_command,
+        actor_options=_no_cpus,
+        token_counter=_scripted_tokens,
     ),
 )
 

@@ -28,6 +28,8 @@ def _deployment(settings: EngineSettings, batches: BatchPolicy | None = None) ->
     replica.batches = batches or BatchPolicy()
     replica.process = None
     replica.in_flight = 0
+    replica.streams = {"direct": 0, "relayed": 0}
+    replica.node_id = ""
     replica.engine = scripted_engine(settings)
     return replica
 
