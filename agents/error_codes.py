@@ -245,6 +245,41 @@ RUN_STOPPED = _code(
 )
 
 
+_code = _area("accounts")
+INVALID_CREDENTIALS = _code(
+    "invalid_credentials",
+    401,
+    "Wrong email or password (the same answer for both, in the same time).",
+)
+TOKEN_EXPIRED = _code("token_expired", 401, "The access or refresh token has expired.")
+TOKEN_INVALID = _code(
+    "token_invalid", 401, "The token is malformed, forged, revoked or was already used."
+)
+KEY_REVOKED = _code("key_revoked", 401, "The API key was revoked.")
+KEY_EXPIRED = _code("key_expired", 401, "The API key has passed its expiry.")
+CSRF_FAILED = _code(
+    "csrf_failed",
+    403,
+    "A cookie-authenticated change without the right `X-CSRF-Token` header, or a "
+    "websocket opened from an origin that is not allowed.",
+)
+FORBIDDEN = _code(
+    "forbidden", 403, "The caller is known but lacks the role or scope the action needs (named)."
+)
+ACCOUNT_LOCKED = _code(
+    "account_locked", 429, "Too many failed logins: wait `Retry-After` seconds and try again."
+)
+EMAIL_TAKEN = _code("email_taken", 409, "An account with this email exists already.")
+LAST_OWNER = _code(
+    "last_owner", 409, "The workspace's last owner cannot leave it or stop being an owner."
+)
+USER_NOT_FOUND = _code("user_not_found", 404, "No such user (or member of this workspace).")
+KEY_NOT_FOUND = _code("key_not_found", 404, "No such API key in this workspace.")
+WORKSPACE_NOT_FOUND = _code(
+    "workspace_not_found", 404, "No such workspace, or the caller is not one of its members."
+)
+
+
 def markdown() -> str:
     """The catalogue as the Markdown table kept in ``docs/errors.md``."""
     lines = [

@@ -15,8 +15,10 @@ from agents.crews.records import CrewRecord, CrewRunRecord
 from agents.crews.service import CrewService
 from agents.crews.spec import CrewSpec, parse_crew_spec, spec_error
 from agents.events import CrewEvent
+from channels.auth import READ, WRITE, requires
+from channels.auth import workspace as in_workspace
 from channels.responses import DataList
-from channels.rest_api import Workspace, json_body, services
+from channels.rest_api import json_body, services
 
 router = APIRouter(prefix="/api/crews", tags=["crews"])
 
@@ -69,12 +71,14 @@ def _crews(request: Request) -> CrewService:
     summary="Create a crew (a CrewSpec, validated first)",
     response_model_by_alias=False,
 )
-async def create(request: Request, workspace: str = Workspace) -> CrewRecord:
+async def create(request: Request, workspace: str = in_workspace(WRITE)) -> CrewRecord:
     spec = parse_crew_spec(await json_body(request))
     return await _crews(request).create(workspace, spec)
 
 
-@router.post("/validate", summary="Check a crew spec without storing it")
+@router.post(
+    "/validate", dependencies=[requires(READ)], summary="Check a crew spec without storing it"
+)
 async def validate(request: Request) -> SpecCheck:
     try:
         spec = CrewSpec.model_validate(await json_body(request))
@@ -86,22 +90,26 @@ async def validate(request: Request) -> SpecCheck:
 
 
 @router.get("", summary="List crews", response_model_by_alias=False)
-async def list_crews(request: Request, workspace: str = Workspace) -> DataList[CrewRecord]:
+async def list_crews(request: Request, workspace: str = in_workspace(READ)) -> DataList[CrewRecord]:
     return DataList(data=await _crews(request).list_crews(workspace))
 
 
 @router.get("/runs/{run_id}", summary="A stored crew run", response_model_by_alias=False)
-async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> CrewRunRecord:
+async def get_run(
+    run_id: str, request: Request, workspace: str = in_workspace(READ)
+) -> CrewRunRecord:
     return await _crews(request).get_run(workspace, run_id)
 
 
 @router.get("/{crew_id}", summary="Get a crew", response_model_by_alias=False)
-async def get_crew(crew_id: str, request: Request, workspace: str = Workspace) -> CrewRecord:
+async def get_crew(
+    crew_id: str, request: Request, workspace: str = in_workspace(READ)
+) -> CrewRecord:
     return await _crews(request).get(workspace, crew_id)
 
 
 @router.delete("/{crew_id}", status_code=204, summary="Delete a crew (its runs are kept)")
-async def delete(crew_id: str, request: Request, workspace: str = Workspace) -> Response:
+async def delete(crew_id: str, request: Request, workspace: str = in_workspace(WRITE)) -> Response:
     await _crews(request).delete(workspace, crew_id)
     return Response(status_code=204)
 
@@ -113,7 +121,7 @@ async def delete(crew_id: str, request: Request, workspace: str = Workspace) -> 
     response_model_by_alias=False,
 )
 async def run(
-    crew_id: str, body: RunBody, request: Request, workspace: str = Workspace
+    crew_id: str, body: RunBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> CrewRunResult | StreamingResponse:
     crews = _crews(request)
     if not body.stream:

@@ -9,15 +9,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from agents import error_codes
-from agents.errors import ChorusError, InvalidInputError, UpstreamUnavailableError
+from agents.errors import ChorusError, InvalidInputError
 
 log = structlog.get_logger(__name__)
 
 
 def error_response(exc: ChorusError) -> JSONResponse:
     headers = {}
-    if isinstance(exc, UpstreamUnavailableError):
-        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float):  # 503s, and 429s that know when
+        headers["Retry-After"] = str(max(1, round(retry_after)))
     return JSONResponse(exc.to_openai(), status_code=exc.status_code, headers=headers)
 
 

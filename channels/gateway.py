@@ -18,13 +18,18 @@ from fastapi.responses import PlainTextResponse
 from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
+from starlette.requests import HTTPConnection
 
+from agents.accounts.errors import ForbiddenError
+from agents.accounts.records import Principal
 from agents.engine import ChatRequest
 from channels.app_completions import PREFIX as APP_PREFIX
 from channels.app_completions import AppCompletions
+from channels.auth import OPERATOR, PUBLIC, READ, USE, Edge, Policy, confine_to_app, requires
 from channels.openai_api import ModelList, OpenAIApi, parse_body
 from channels.routes import build_http_app
 from channels.ws_chat import WsChatSession
+from cluster.accounts import first_start
 from cluster.engines.deployments import (
     ChatEngineDeployment,
     EmbeddingDeployment,
@@ -40,6 +45,12 @@ from cluster.settings import ChorusSettings
 
 log = structlog.get_logger(__name__)
 app = build_http_app()
+
+
+def metrics_policy(conn: HTTPConnection) -> Policy:
+    """/metrics: public when the settings say so, else instance operators only."""
+    public = conn.app.state.services.settings.metrics_public
+    return PUBLIC if public else OPERATOR
 
 
 async def _node_metrics() -> str:
@@ -90,38 +101,48 @@ class Gateway:
         self.apps = AppCompletions(self.services.stores.conversations, self.sessions)
         app.state.services = self.services
         app.state.sessions = self.sessions
+        app.state.edge = Edge(self.services.accounts)
+        login_file = await first_start(self.services.accounts, settings)
+        if login_file is not None:
+            log.warning("first_user_password_written", path=str(login_file))
 
     @app.get("/healthz", summary="Liveness and model readiness")
-    async def healthz(self) -> Response:
+    async def healthz(self, _: None = requires(PUBLIC)) -> Response:
         return await self.openai.health()
 
     @app.get("/v1/models", summary="List the models served", response_model_by_alias=False)
-    async def models(self) -> ModelList:
+    async def models(self, _: Principal = requires(USE)) -> ModelList:
         return await self.openai.models()
 
     @app.post("/v1/chat/completions", summary="OpenAI chat completions (models or app:<id>)")
-    async def chat_completions(self, request: Request) -> Response:
+    async def chat_completions(self, request: Request, who: Principal = requires(USE)) -> Response:
         req = await parse_body(request, ChatRequest, self.settings.max_request_bytes)
+        assert who.workspace_id is not None  # USE admits no caller without one
         if req.model.startswith(APP_PREFIX):
-            workspace = request.headers.get("x-workspace-id", "local")
-            return await self.apps.handle(req, workspace)
+            confine_to_app(who, req.model.removeprefix(APP_PREFIX))
+            return await self.apps.handle(req, who.workspace_id)
+        if who.kind == "app_key":
+            raise ForbiddenError(
+                f"an app key talks to its own app only: use model '{APP_PREFIX}{who.app_id}'"
+            )
         return await self.openai.chat_completions(req)
 
     @app.websocket("/ws/chat")
-    async def ws_chat(self, ws: WebSocket) -> None:
-        workspace = ws.headers.get("x-workspace-id") or ws.query_params.get("workspace", "local")
+    async def ws_chat(self, ws: WebSocket, who: Principal = requires(USE)) -> None:
+        assert who.workspace_id is not None  # USE admits no caller without one
         session = WsChatSession(
             ws,
             self.sessions,
-            workspace,
+            who.workspace_id,
             self.settings.max_message_chars,
+            only_app=who.app_id if who.kind == "app_key" else None,
             send_buffer_frames=self.settings.ws_send_buffer_frames,
             slow_reader_timeout_s=self.settings.ws_slow_reader_timeout_s,
         )
         await session.serve()
 
     @app.post("/v1/embeddings", summary="OpenAI embeddings")
-    async def embeddings(self, request: Request) -> Response:
+    async def embeddings(self, request: Request, _: Principal = requires(READ)) -> Response:
         return await self.openai.embeddings(request)
 
     @app.get(
@@ -129,7 +150,7 @@ class Gateway:
         summary="Prometheus metrics of this node and of the model servers",
         response_class=PlainTextResponse,
     )
-    async def prometheus(self) -> Response:
+    async def prometheus(self, _: None = requires(metrics_policy)) -> Response:
         engines = await asyncio.gather(
             *(call(h.engine_metrics.remote()) for h in self.engines.values()),
             return_exceptions=True,  # a restarting engine leaves its metrics out, not ours

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.knowledge.index import ScoredChunk, SearchOptions
 from agents.knowledge.records import ChunkingSpec, DocumentRecord, KnowledgeBaseRecord
 from agents.knowledge.service import KnowledgeService
+from channels.auth import READ, WRITE
+from channels.auth import workspace as in_workspace
 from channels.responses import DataList
-from channels.rest_api import Workspace, services
+from channels.rest_api import services
 
 router = APIRouter(prefix="/api/knowledge-bases", tags=["knowledge"])
 
@@ -64,7 +66,7 @@ def _knowledge(request: Request) -> KnowledgeService:
 
 @router.post("", status_code=201, summary="Create a knowledge base", response_model_by_alias=False)
 async def create_kb(
-    body: KnowledgeBaseBody, request: Request, workspace: str = Workspace
+    body: KnowledgeBaseBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> KnowledgeBaseRecord:
     return await _knowledge(request).create_kb(
         workspace, body.name, body.description, body.chunking
@@ -72,17 +74,21 @@ async def create_kb(
 
 
 @router.get("", summary="List knowledge bases", response_model_by_alias=False)
-async def list_kbs(request: Request, workspace: str = Workspace) -> DataList[KnowledgeBaseRecord]:
+async def list_kbs(
+    request: Request, workspace: str = in_workspace(READ)
+) -> DataList[KnowledgeBaseRecord]:
     return DataList(data=await _knowledge(request).store.list_kbs(workspace))
 
 
 @router.get("/{kb_id}", summary="Get a knowledge base", response_model_by_alias=False)
-async def get_kb(kb_id: str, request: Request, workspace: str = Workspace) -> KnowledgeBaseRecord:
+async def get_kb(
+    kb_id: str, request: Request, workspace: str = in_workspace(READ)
+) -> KnowledgeBaseRecord:
     return await _knowledge(request).store.get_kb(workspace, kb_id)
 
 
 @router.delete("/{kb_id}", status_code=204, summary="Delete a knowledge base and its chunks")
-async def delete_kb(kb_id: str, request: Request, workspace: str = Workspace) -> Response:
+async def delete_kb(kb_id: str, request: Request, workspace: str = in_workspace(WRITE)) -> Response:
     await _knowledge(request).delete_kb(workspace, kb_id)
     return Response(status_code=204)
 
@@ -98,7 +104,7 @@ async def upload(
     request: Request,
     file: Annotated[UploadFile, File(description="txt, md, pdf, docx or html")],
     name: Annotated[str | None, Form(description="Name to show instead of the file's.")] = None,
-    workspace: str = Workspace,
+    workspace: str = in_workspace(WRITE),
 ) -> DocumentRecord:
     data = await file.read()
     return await _knowledge(request).upload(
@@ -113,7 +119,7 @@ async def upload(
     response_model_by_alias=False,
 )
 async def add_url(
-    kb_id: str, body: UrlBody, request: Request, workspace: str = Workspace
+    kb_id: str, body: UrlBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> CrawlStarted | DocumentRecord:
     doc = await _knowledge(request).add_url(workspace, kb_id, body.url, body.depth, body.max_pages)
     if doc is None:
@@ -125,7 +131,7 @@ async def add_url(
     "/{kb_id}/documents", summary="List documents with their status", response_model_by_alias=False
 )
 async def list_documents(
-    kb_id: str, request: Request, workspace: str = Workspace
+    kb_id: str, request: Request, workspace: str = in_workspace(READ)
 ) -> DataList[DocumentRecord]:
     return DataList(data=await _knowledge(request).store.list_documents(workspace, kb_id))
 
@@ -134,14 +140,14 @@ async def list_documents(
     "/{kb_id}/documents/{doc_id}", summary="A document's status", response_model_by_alias=False
 )
 async def get_document(
-    kb_id: str, doc_id: str, request: Request, workspace: str = Workspace
+    kb_id: str, doc_id: str, request: Request, workspace: str = in_workspace(READ)
 ) -> DocumentRecord:
     return await _knowledge(request).store.get_document(workspace, kb_id, doc_id)
 
 
 @router.get("/{kb_id}/documents/{doc_id}/events", summary="Progress as server-sent events")
 async def document_events(
-    kb_id: str, doc_id: str, request: Request, workspace: str = Workspace
+    kb_id: str, doc_id: str, request: Request, workspace: str = in_workspace(READ)
 ) -> Response:
     store = _knowledge(request).store
     await store.get_document(workspace, kb_id, doc_id)
@@ -177,14 +183,14 @@ async def document_events(
     response_model_by_alias=False,
 )
 async def reindex(
-    kb_id: str, doc_id: str, request: Request, workspace: str = Workspace
+    kb_id: str, doc_id: str, request: Request, workspace: str = in_workspace(WRITE)
 ) -> DocumentRecord:
     return await _knowledge(request).reindex(workspace, kb_id, doc_id)
 
 
 @router.delete("/{kb_id}/documents/{doc_id}", status_code=204, summary="Delete a document")
 async def delete_document(
-    kb_id: str, doc_id: str, request: Request, workspace: str = Workspace
+    kb_id: str, doc_id: str, request: Request, workspace: str = in_workspace(WRITE)
 ) -> Response:
     await _knowledge(request).delete_document(workspace, kb_id, doc_id)
     return Response(status_code=204)
@@ -196,7 +202,7 @@ async def delete_document(
     response_model_by_alias=False,
 )
 async def query(
-    kb_id: str, body: QueryBody, request: Request, workspace: str = Workspace
+    kb_id: str, body: QueryBody, request: Request, workspace: str = in_workspace(READ)
 ) -> DataList[KnowledgeHit]:
     found = await _knowledge(request).query(workspace, kb_id, body.query, body.options)
     hits = [KnowledgeHit(kb_id=item.kb_id, **item.chunk.model_dump()) for item in found]

@@ -1,7 +1,8 @@
 """The REST API for apps, conversations and debug chat (``/api``).
 
-Every request runs in a workspace: ``X-Workspace-Id`` (default ``local``, the
-embedded default's one workspace) until accounts and keys arrive.
+Every request runs in the workspace of its principal (:mod:`channels.auth`): reading
+needs READ, changing apps WRITE, and conversations USE (an app key of the app will do,
+confined to that app's conversations).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from agents import error_codes
 from agents.apps.spec import AppSpec, export_spec, parse_spec
 from agents.conversation.records import (
     AppRecord,
@@ -23,15 +25,16 @@ from agents.conversation.records import (
     PromptRecord,
 )
 from agents.conversation.store import ConversationStoreProtocol
-from agents.errors import InvalidInputError
+from agents.errors import InvalidInputError, NotFoundError
 from agents.events import ConversationStarted, Event
 from agents.ids import new_id
+from channels.auth import READ, USE, WRITE, confine_to_app, principal
+from channels.auth import workspace as in_workspace
 from channels.responses import DataList
 from cluster.runtime import Services
 from cluster.sessions.session_router import SessionRouter
 
 router = APIRouter(prefix="/api", tags=["apps"])
-Workspace = Header(default="local", alias="X-Workspace-Id", description="Workspace id.")
 
 
 def _store(request: Request) -> ConversationStoreProtocol:
@@ -87,29 +90,33 @@ class StopResult(BaseModel):
 @router.post(
     "/apps", status_code=201, summary="Create an app from a spec", response_model_by_alias=False
 )
-async def create_app(request: Request, workspace: str = Workspace) -> AppRecord:
+async def create_app(request: Request, workspace: str = in_workspace(WRITE)) -> AppRecord:
     spec = parse_spec(await _spec_body(request))
     return await _store(request).create_app(workspace, spec)
 
 
 @router.get("/apps", summary="List apps", response_model_by_alias=False)
-async def list_apps(request: Request, workspace: str = Workspace) -> DataList[AppRecord]:
+async def list_apps(request: Request, workspace: str = in_workspace(READ)) -> DataList[AppRecord]:
     return DataList(data=await _store(request).list_apps(workspace))
 
 
 @router.get("/apps/{app_id}", summary="Get an app", response_model_by_alias=False)
-async def get_app(app_id: str, request: Request, workspace: str = Workspace) -> AppRecord:
+async def get_app(app_id: str, request: Request, workspace: str = in_workspace(READ)) -> AppRecord:
     return await _store(request).get_app(workspace, app_id)
 
 
 @router.put("/apps/{app_id}", summary="Replace the app's draft spec", response_model_by_alias=False)
-async def update_app(app_id: str, request: Request, workspace: str = Workspace) -> AppRecord:
+async def update_app(
+    app_id: str, request: Request, workspace: str = in_workspace(WRITE)
+) -> AppRecord:
     spec = parse_spec(await _spec_body(request))
     return await _store(request).update_draft(workspace, app_id, spec)
 
 
 @router.delete("/apps/{app_id}", status_code=204, summary="Delete an app")
-async def delete_app(app_id: str, request: Request, workspace: str = Workspace) -> Response:
+async def delete_app(
+    app_id: str, request: Request, workspace: str = in_workspace(WRITE)
+) -> Response:
     await _store(request).delete_app(workspace, app_id)
     return Response(status_code=204)
 
@@ -120,7 +127,7 @@ async def delete_app(app_id: str, request: Request, workspace: str = Workspace) 
     response_model_by_alias=False,
 )
 async def publish_app(
-    app_id: str, request: Request, workspace: str = Workspace
+    app_id: str, request: Request, workspace: str = in_workspace(WRITE)
 ) -> AppVersionRecord:
     return await _store(request).publish(workspace, app_id)
 
@@ -130,7 +137,7 @@ async def export_app(
     app_id: str,
     request: Request,
     format: Literal["yaml", "json"] = Query(default="yaml"),
-    workspace: str = Workspace,
+    workspace: str = in_workspace(READ),
 ) -> Response:
     app = await _store(request).get_app(workspace, app_id)
     media = "application/yaml" if format == "yaml" else "application/json"
@@ -143,7 +150,7 @@ async def export_app(
     summary="Create an app from YAML or JSON text",
     response_model_by_alias=False,
 )
-async def import_app(request: Request, workspace: str = Workspace) -> AppRecord:
+async def import_app(request: Request, workspace: str = in_workspace(WRITE)) -> AppRecord:
     text = (await request.body()).decode("utf-8", "replace")
     fmt = "json" if "json" in request.headers.get("content-type", "") else "yaml"
     spec = parse_spec(text, fmt=fmt)
@@ -152,7 +159,7 @@ async def import_app(request: Request, workspace: str = Workspace) -> AppRecord:
 
 @router.post("/apps/{app_id}/debug-chat", summary="Chat with the unsaved draft")
 async def debug_chat(
-    app_id: str, body: DebugBody, request: Request, workspace: str = Workspace
+    app_id: str, body: DebugBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> Response:
     svc = services(request)
     spec = body.spec or (await svc.stores.conversations.get_app(workspace, app_id)).draft
@@ -172,6 +179,15 @@ async def debug_chat(
 # -- conversations ---------------------------------------------------------------------
 
 
+async def _confined(request: Request, workspace: str, conversation_id: str) -> None:
+    """An app key reaches its own app's conversations only (others are 'not found')."""
+    who = principal(request)
+    if who is not None and who.kind == "app_key":
+        conversation = await _store(request).get_conversation(workspace, conversation_id)
+        if conversation.app_id != who.app_id:
+            raise NotFoundError("no such conversation", code=error_codes.CONVERSATION_NOT_FOUND)
+
+
 @router.post(
     "/conversations",
     status_code=201,
@@ -179,8 +195,9 @@ async def debug_chat(
     response_model_by_alias=False,
 )
 async def start_conversation(
-    body: StartBody, request: Request, workspace: str = Workspace
+    body: StartBody, request: Request, workspace: str = in_workspace(USE)
 ) -> ConversationStarted:
+    confine_to_app(principal(request), body.app_id)
     return await sessions(request).start(
         workspace, body.app_id, new_id("conv"), inputs=body.inputs, user_id=body.user_id
     )
@@ -191,8 +208,12 @@ async def list_conversations(
     request: Request,
     app_id: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    workspace: str = Workspace,
+    workspace: str = in_workspace(USE),
 ) -> DataList[ConversationRecord]:
+    who = principal(request)
+    if who is not None and who.kind == "app_key":  # an app key sees its app's only
+        confine_to_app(who, app_id or str(who.app_id))
+        app_id = who.app_id
     return DataList(data=await _store(request).list_conversations(workspace, app_id, limit))
 
 
@@ -202,8 +223,9 @@ async def list_conversations(
     response_model_by_alias=False,
 )
 async def history(
-    conversation_id: str, request: Request, workspace: str = Workspace
+    conversation_id: str, request: Request, workspace: str = in_workspace(USE)
 ) -> DataList[MessageRecord]:
+    await _confined(request, workspace, conversation_id)
     return DataList(data=await _store(request).list_messages(workspace, conversation_id))
 
 
@@ -213,8 +235,9 @@ async def history(
     response_model_by_alias=False,
 )
 async def prompts(
-    conversation_id: str, request: Request, workspace: str = Workspace
+    conversation_id: str, request: Request, workspace: str = in_workspace(USE)
 ) -> DataList[PromptRecord]:
+    await _confined(request, workspace, conversation_id)
     return DataList(data=await _store(request).list_prompts(workspace, conversation_id))
 
 
@@ -224,16 +247,18 @@ async def prompts(
     response_model_by_alias=False,
 )
 async def rename(
-    conversation_id: str, body: RenameBody, request: Request, workspace: str = Workspace
+    conversation_id: str, body: RenameBody, request: Request, workspace: str = in_workspace(USE)
 ) -> ConversationRecord:
+    await _confined(request, workspace, conversation_id)
     return await _store(request).rename_conversation(workspace, conversation_id, body.title)
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete")
 async def delete_conversation(
-    conversation_id: str, request: Request, workspace: str = Workspace
+    conversation_id: str, request: Request, workspace: str = in_workspace(USE)
 ) -> Response:
     svc = services(request)
+    await _confined(request, workspace, conversation_id)
     await svc.stores.conversations.delete_conversation(workspace, conversation_id)
     await sessions(request).forget(conversation_id)
     return Response(status_code=204)
@@ -241,14 +266,19 @@ async def delete_conversation(
 
 @router.post("/conversations/{conversation_id}/messages", summary="Send a message (SSE)")
 async def send_message(
-    conversation_id: str, body: MessageBody, request: Request, workspace: str = Workspace
+    conversation_id: str, body: MessageBody, request: Request, workspace: str = in_workspace(USE)
 ) -> Response:
+    await _store(request).get_conversation(workspace, conversation_id)  # 404 before a stream
+    await _confined(request, workspace, conversation_id)
     events = sessions(request).send(workspace, conversation_id, body.content)
     return await _respond([], events, body.stream)
 
 
 @router.post("/conversations/{conversation_id}/stop", summary="Stop the streaming answer")
-async def stop(conversation_id: str, request: Request, workspace: str = Workspace) -> StopResult:
+async def stop(
+    conversation_id: str, request: Request, workspace: str = in_workspace(USE)
+) -> StopResult:
+    await _confined(request, workspace, conversation_id)
     await _store(request).get_conversation(workspace, conversation_id)
     return StopResult(stopped=await sessions(request).stop(conversation_id))
 

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from agents.tools.openapi import ImportReport, ToolAuth
 from agents.tools.records import ToolProviderRecord
 from agents.tools.service import MAX_SPEC_BYTES, ToolService
+from channels.auth import READ, WRITE
+from channels.auth import workspace as in_workspace
 from channels.responses import DataList
-from channels.rest_api import Workspace, services
+from channels.rest_api import services
 
 router = APIRouter(prefix="/api/tools", tags=["tools"])
 
@@ -59,7 +61,9 @@ def _tools(request: Request) -> ToolService:
 
 
 @router.get("", summary="The tools the workspace can use, with their schemas")
-async def list_tools(request: Request, workspace: str = Workspace) -> DataList[dict[str, Any]]:
+async def list_tools(
+    request: Request, workspace: str = in_workspace(READ)
+) -> DataList[dict[str, Any]]:
     # Each tool's info, as the tool gives it: its keys depend on the kind of tool.
     return DataList(data=await _tools(request).list_tools(workspace))
 
@@ -72,7 +76,7 @@ async def list_tools(request: Request, workspace: str = Workspace) -> DataList[d
     response_model_exclude={"provider": _WITHOUT_DOCUMENT},
 )
 async def import_openapi(
-    body: OpenApiImportBody, request: Request, workspace: str = Workspace
+    body: OpenApiImportBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> OpenApiImport:
     record, report = await _tools(request).import_openapi(
         workspace,
@@ -93,14 +97,14 @@ async def import_openapi(
     response_model_exclude={"data": {"__all__": _WITHOUT_DOCUMENT}},
 )
 async def list_providers(
-    request: Request, workspace: str = Workspace
+    request: Request, workspace: str = in_workspace(READ)
 ) -> DataList[ToolProviderRecord]:
     return DataList(data=await _tools(request).store.list_providers(workspace))
 
 
 @router.delete("/providers/{provider_id}", status_code=204, summary="Delete a tool provider")
 async def delete_provider(
-    provider_id: str, request: Request, workspace: str = Workspace
+    provider_id: str, request: Request, workspace: str = in_workspace(WRITE)
 ) -> Response:
     await _tools(request).delete_provider(workspace, provider_id)
     return Response(status_code=204)

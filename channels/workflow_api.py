@@ -16,8 +16,10 @@ from agents.workflows.graph import WorkflowSpec
 from agents.workflows.records import NodeRunRecord, WorkflowRecord, WorkflowRunRecord
 from agents.workflows.service import WorkflowService
 from agents.workflows.validation import compile_workflow
+from channels.auth import READ, WRITE, requires
+from channels.auth import workspace as in_workspace
 from channels.responses import DataList
-from channels.rest_api import Workspace, services
+from channels.rest_api import services
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
 
@@ -83,17 +85,21 @@ def _workflows(request: Request) -> WorkflowService:
     response_model_by_alias=False,
 )
 async def create(
-    spec: WorkflowSpec, request: Request, workspace: str = Workspace
+    spec: WorkflowSpec, request: Request, workspace: str = in_workspace(WRITE)
 ) -> WorkflowRecord:
     return await _workflows(request).create(workspace, spec)
 
 
 @router.get("", summary="List workflows", response_model_by_alias=False)
-async def list_workflows(request: Request, workspace: str = Workspace) -> DataList[WorkflowRecord]:
+async def list_workflows(
+    request: Request, workspace: str = in_workspace(READ)
+) -> DataList[WorkflowRecord]:
     return DataList(data=await _workflows(request).store.list_records(workspace))
 
 
-@router.post("/validate", summary="Check a workflow without storing it")
+@router.post(
+    "/validate", dependencies=[requires(READ)], summary="Check a workflow without storing it"
+)
 async def validate(spec: WorkflowSpec) -> WorkflowCheck:
     try:
         compile_workflow(spec)
@@ -105,7 +111,7 @@ async def validate(spec: WorkflowSpec) -> WorkflowCheck:
 
 @router.post("/import", summary="Import a Dify DSL export (or a Chorus export)")
 async def import_dsl(
-    body: ImportBody, request: Request, workspace: str = Workspace
+    body: ImportBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> JSONResponse:
     from agents.workflows.dify.importer import import_dify
     from agents.workflows.export import load_spec
@@ -134,7 +140,9 @@ async def import_dsl(
 
 
 @router.get("/runs/{run_id}", summary="A run with its node records", response_model_by_alias=False)
-async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> WorkflowRunDetail:
+async def get_run(
+    run_id: str, request: Request, workspace: str = in_workspace(READ)
+) -> WorkflowRunDetail:
     store = _workflows(request).store
     run = await store.get_run(workspace, run_id)
     nodes = await store.list_node_runs(run_id)
@@ -143,7 +151,7 @@ async def get_run(run_id: str, request: Request, workspace: str = Workspace) -> 
 
 @router.get("/{workflow_id}", summary="Get a workflow", response_model_by_alias=False)
 async def get_workflow(
-    workflow_id: str, request: Request, workspace: str = Workspace
+    workflow_id: str, request: Request, workspace: str = in_workspace(READ)
 ) -> WorkflowRecord:
     return await _workflows(request).store.get_record(workspace, workflow_id)
 
@@ -154,19 +162,23 @@ async def get_workflow(
     response_model_by_alias=False,
 )
 async def update(
-    workflow_id: str, spec: WorkflowSpec, request: Request, workspace: str = Workspace
+    workflow_id: str, spec: WorkflowSpec, request: Request, workspace: str = in_workspace(WRITE)
 ) -> WorkflowRecord:
     return await _workflows(request).update(workspace, workflow_id, spec)
 
 
 @router.delete("/{workflow_id}", status_code=204, summary="Delete a workflow")
-async def delete(workflow_id: str, request: Request, workspace: str = Workspace) -> Response:
+async def delete(
+    workflow_id: str, request: Request, workspace: str = in_workspace(WRITE)
+) -> Response:
     await _workflows(request).store.delete_record(workspace, workflow_id)
     return Response(status_code=204)
 
 
 @router.get("/{workflow_id}/export", summary="Export as YAML (no secrets)")
-async def export(workflow_id: str, request: Request, workspace: str = Workspace) -> Response:
+async def export(
+    workflow_id: str, request: Request, workspace: str = in_workspace(READ)
+) -> Response:
     from agents.workflows.export import export_spec
 
     record = await _workflows(request).store.get_record(workspace, workflow_id)
@@ -180,7 +192,7 @@ async def export(workflow_id: str, request: Request, workspace: str = Workspace)
     response_model_by_alias=False,
 )
 async def run(
-    workflow_id: str, body: RunBody, request: Request, workspace: str = Workspace
+    workflow_id: str, body: RunBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> WorkflowRunResult | StreamingResponse:
     workflows = _workflows(request)
     await workflows.store.get_record(workspace, workflow_id)  # 404 before any stream

@@ -108,8 +108,13 @@ class WsChatSession:
         *,
         send_buffer_frames: int = 256,
         slow_reader_timeout_s: float = 15.0,
+        only_app: str | None = None,
     ) -> None:
+        """``only_app``: the socket of an app key talks to that app's conversations only
+        (those it starts or resumes); any other is 'not found' to it."""
         self.ws = ws
+        self.only_app = only_app
+        self.opened: set[str] = set()
         self.router = router
         self.workspace_id = workspace_id
         self.max_message_chars = max_message_chars
@@ -251,6 +256,9 @@ class WsChatSession:
         if isinstance(frame, PingFrame):
             await self.send({"type": "pong"})
         elif isinstance(frame, StartFrame):
+            if self.only_app is not None and frame.app_id != self.only_app:
+                await self.error(error_codes.APP_NOT_FOUND, "no such app")
+                return
             if frame.batch is not None:
                 self.batch_frames = frame.batch
             conversation_id = new_id("conv")
@@ -265,16 +273,22 @@ class WsChatSession:
             if frame.draft is not None:
                 self.drafts[conversation_id] = frame.draft
             self.current = conversation_id
+            self.opened.add(conversation_id)
             await self.send_event(started)
         elif isinstance(frame, ResumeFrame):
             if frame.batch is not None:
                 self.batch_frames = frame.batch
             started = await self.router.resume(self.workspace_id, frame.conversation_id)
+            if self.only_app is not None and started.app_id != self.only_app:
+                await self.error(error_codes.CONVERSATION_NOT_FOUND, "no such conversation")
+                return
             self.current = frame.conversation_id
+            self.opened.add(frame.conversation_id)
             await self.send_event(started)
         elif isinstance(frame, StopFrame):
             stopping = frame.conversation_id or self.current
-            if stopping is None or not await self.router.stop(stopping):
+            # only a conversation opened on this socket (never another workspace's)
+            if stopping not in self.opened or not await self.router.stop(stopping):
                 await self.error(
                     error_codes.NO_TURN_RUNNING, "there is no answer streaming to stop"
                 )
@@ -285,6 +299,11 @@ class WsChatSession:
         conversation_id = frame.conversation_id or self.current
         if conversation_id is None:
             await self.error(error_codes.NO_CONVERSATION, "send a 'start' or 'resume' frame first")
+            return
+        if self.only_app is not None and conversation_id not in self.opened:
+            await self.error(
+                error_codes.CONVERSATION_NOT_FOUND, "no such conversation", conversation_id
+            )
             return
         if len(frame.content) > self.max_message_chars:
             await self.error(

@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from cluster.accounts import INITIAL_LOGIN_FILE
+from cluster.admin_cli import add_admin_parser
+from cluster.admin_cli import run as admin_run
 from cluster.kb_cli import add_kb_parser
 from cluster.kb_cli import run as kb_run
 
@@ -96,6 +99,12 @@ def serve_command(args: argparse.Namespace) -> int:
             return 1
         url = f"http://{settings.host}:{settings.port}"
         print(f"Chorus is listening on {url}  (OpenAI API: {url}/v1, health: {url}/healthz)")
+        login_file = settings.data_dir / INITIAL_LOGIN_FILE
+        if login_file.exists():
+            print(
+                f"Log in as {settings.admin_email}: the first password is in {login_file} "
+                "(readable by you only); POST /api/auth/login, then create keys at /api/keys."
+            )
         print("Press Ctrl-C to stop.", flush=True)
         stop.wait()
         print("Stopping Chorus...", flush=True)
@@ -138,11 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=900, help="seconds to wait for the app to be ready"
     )
     add_kb_parser(sub)
+    add_admin_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
     if args.command == "kb":
         return kb_run(args)
+    if args.command == "admin":
+        return admin_run(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

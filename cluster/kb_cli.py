@@ -3,7 +3,8 @@
 A thin client of a running server's REST API (``/api/knowledge-bases``), not of
 its internals: every command is one or two HTTP calls with httpx. The server is
 ``--url`` (or ``CHORUS_URL``, default ``http://127.0.0.1:8000``), the workspace
-``--workspace`` (header ``X-Workspace-Id``, default ``local``).
+``--workspace`` (header ``X-Workspace-Id``, default ``local``), the credential
+``--api-key`` (or ``CHORUS_API_KEY``: a workspace key or an access token).
 
 Results go to stdout; progress bars and errors to stderr. A server error
 (OpenAI's error JSON) prints ``error: <message> (<code>)`` and exits 1; a
@@ -89,13 +90,14 @@ Command = Callable[["KbClient", argparse.Namespace], int]
 class KbClient:
     """The knowledge-base endpoints; a server's error JSON is raised as a ``ChorusError``."""
 
-    def __init__(self, url: str, workspace: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self, url: str, workspace: str, timeout: float = 60.0, *, credential: str | None = None
+    ) -> None:
         self.url = url.rstrip("/")
-        self.http = httpx.Client(
-            base_url=self.url,
-            headers={"X-Workspace-Id": workspace},
-            timeout=timeout,
-        )
+        headers = {"X-Workspace-Id": workspace}
+        if credential:
+            headers["Authorization"] = f"Bearer {credential}"
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     def close(self) -> None:
         self.http.close()
@@ -334,7 +336,10 @@ def query(client: KbClient, args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run the ``kb`` subcommand ``args.kb_func``; errors become a message and exit code 1."""
     url = getattr(args, "url", None) or os.environ.get("CHORUS_URL") or DEFAULT_URL
-    client = KbClient(url, getattr(args, "workspace", None) or DEFAULT_WORKSPACE)
+    credential = getattr(args, "api_key", None) or os.environ.get("CHORUS_API_KEY")
+    client = KbClient(
+        url, getattr(args, "workspace", None) or DEFAULT_WORKSPACE, credential=credential
+    )
     try:
         return int(args.kb_func(client, args))
     except ChorusError as exc:
@@ -362,7 +367,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--url", default=argparse.SUPPRESS, help=f"server (default CHORUS_URL or {DEFAULT_URL})"
     )
     parser.add_argument(
-        "--workspace", default=argparse.SUPPRESS, help="workspace id (default local)"
+        "--workspace",
+        default=argparse.SUPPRESS,
+        help="workspace id, for a user's token (a key acts in its own; default local)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=argparse.SUPPRESS,
+        help="a workspace key (ck-...) or access token (default CHORUS_API_KEY)",
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agents.accounts.service import AccountService
 from agents.apps.skills import AppTools
 from agents.conversation.store import ConversationStoreProtocol
 from agents.crews.records import CREW, CrewRecord, CrewRunRecord
@@ -36,6 +37,7 @@ from agents.tools.store import ToolProviderStoreProtocol
 from agents.workflows.context import ServiceMissingError
 from agents.workflows.service import WorkflowService
 from agents.workflows.store import WorkflowStoreProtocol
+from cluster.accounts import account_service
 from cluster.crews.offline import keep_crewai_offline
 from cluster.engines.direct import DirectClients
 from cluster.engines.handle_engine import HandleEmbedder, HandleEngines
@@ -45,6 +47,7 @@ from cluster.outbound.guard import GuardedFetcher, OutboundPolicy
 from cluster.settings import ChorusSettings
 from cluster.store import (
     Database,
+    SqlAccountStore,
     SqlConversationStore,
     SqlKnowledgeStore,
     SqlRunRepository,
@@ -86,6 +89,8 @@ class Services:
     app_tools: AppTools
     #: The SSRF guard every outbound fetch on a user's behalf goes through.
     guard: GuardedFetcher
+    #: Users, workspaces, members, sessions and API keys.
+    accounts: AccountService
     #: Clients of the model servers on this node (None: every stream is relayed).
     direct: DirectClients | None = None
 
@@ -151,11 +156,13 @@ def build_services(
         tools=builtins,
         tools_for=tools.tools_for,
     )
+    accounts = account_service(settings, SqlAccountStore(database))
     crews = CrewService(
         stores.crews,
         runner=lazy_runner(gateway_url(settings)),
         default_model=default_model,
         tools_for=tools.tools_for,
+        credential=accounts.internal_credential,
     )
     return Services(
         settings=settings,
@@ -172,6 +179,7 @@ def build_services(
             builtins, tools=tools, workflows=workflows, crews=crews, retriever=retriever
         ),
         guard=guard,
+        accounts=accounts,
         direct=direct,
     )
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -204,6 +204,42 @@ class ChorusSettings(BaseSettings):
     )
     database_url: str = Field(
         default="", description="SQLAlchemy URL of the store; empty: SQLite in data_dir."
+    )
+    auth_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs access tokens (32+ bytes); empty: a random key kept in "
+        "data_dir/auth.key (mode 0600). Set it when several nodes serve the same instance.",
+    )
+    access_token_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="Lifetime of an access token."
+    )
+    refresh_token_days: int = Field(
+        default=30, ge=1, le=365, description="Lifetime of a refresh token (a login session)."
+    )
+    admin_email: str = Field(
+        default="admin@localhost",
+        description="The instance's first user (owner of the 'local' workspace and instance "
+        "operator), created on the first start.",
+    )
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="The first user's password, on the first start only; empty: a random one "
+        "written to data_dir/initial-login.txt (mode 0600).",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without authentication (else: instance operators only).",
+    )
+    docs_public: bool = Field(
+        default=True,
+        description="Serve /docs and /openapi.json without authentication (they describe the "
+        "API, not anyone's data).",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins (scheme://host[:port]) that may open the websocket "
+        "besides the server's own; clients that send no Origin (SDKs, bots) are not "
+        "browsers and are let through to authentication.",
     )
     session_shards: int = Field(
         default=2, ge=1, le=1024, description="SessionShard actors that own conversations."

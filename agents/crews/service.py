@@ -41,6 +41,7 @@ class CrewRunnerProtocol(Protocol):
         model: str,
         tools: ToolRegistry | None = None,
         conversation_id: str = "",
+        api_key: str | None = None,
     ) -> AsyncIterator[CrewEvent]:
         """The run's events; a failure is an ``error`` event then ``crew_finished``."""
         ...
@@ -67,8 +68,12 @@ class CrewService:
         runner: Callable[[], CrewRunnerProtocol],
         default_model: str | None,
         tools_for: ToolsFor,
+        credential: Callable[[str], str] | None = None,
     ) -> None:
+        """``credential(workspace)``: the key a crew's model calls present to the server
+        (a short-lived credential of that workspace only); None: the runner's own."""
         self.store = store
+        self._credential = credential
         self.default_model = default_model
         self._tools_for = tools_for
         self._make_runner = runner
@@ -153,6 +158,7 @@ class CrewService:
         log.info("crew_run_started", run_id=run.id, crew_id=crew_id, model=prepared.model)
         finished = False
         try:
+            credential = {"api_key": self._credential(workspace_id)} if self._credential else {}
             async for event in self.runner().run(
                 prepared.record.spec,
                 prepared.inputs,
@@ -161,6 +167,7 @@ class CrewService:
                 model=prepared.model,
                 tools=prepared.tools,
                 conversation_id=conversation_id,
+                **credential,
             ):
                 if event.type == "crew_task_finished":
                     run.tasks.append(

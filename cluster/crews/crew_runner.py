@@ -174,6 +174,7 @@ class CrewRunner:
         tools: ToolRegistry | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         stop: _StopSwitch | None = None,
+        api_key: str | None = None,
     ) -> BuiltCrew:
         """The CrewAI objects of ``spec``; our tools are adapted (calls go to ``loop``)."""
         stop = stop or _StopSwitch()
@@ -182,7 +183,7 @@ class CrewRunner:
             return build_llm(
                 name,
                 self.base_url,
-                api_key=self.api_key,
+                api_key=api_key or self.api_key,
                 max_tokens=spec.max_tokens,
                 temperature=spec.temperature,
                 timeout_s=self.timeout_s,
@@ -250,6 +251,7 @@ class CrewRunner:
         model: str,
         tools: ToolRegistry | None = None,
         conversation_id: str = "",
+        api_key: str | None = None,
     ) -> AsyncIterator[CrewEvent]:
         """Run the crew; yields crew_started, the tasks' events, and crew_finished last.
 
@@ -279,7 +281,9 @@ class CrewRunner:
         def work() -> None:
             handlers: list[Handler] = []
             try:
-                built = self.build(spec, model=model, tools=tools, loop=loop, stop=stop)
+                built = self.build(
+                    spec, model=model, tools=tools, loop=loop, stop=stop, api_key=api_key
+                )
                 handlers = subscribe(built.ids, base, put)
                 output = built.crew.kickoff(inputs=dict(inputs))
                 crewai_event_bus.flush(timeout=30)

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e import auth
+
 STARTUP_TIMEOUT_S = 300
 #: Scripted engines the server runs besides its default model (load, race and fault
 #: tests: turns that cost almost nothing to produce). ``scripted`` answers one short
@@ -138,6 +140,8 @@ def server(server_data_dir: Path, local_site: str) -> Iterator[str]:
         "CHORUS_MAX_UPLOAD_BYTES": str(2 * 1024 * 1024),
         "CHORUS_OUTBOUND_ALLOW_HOSTS": json.dumps([local_site.removeprefix("http://")]),
         "CHORUS_ENGINES": json.dumps([{"name": "smollm2-135m-instruct"}, *SCRIPTED_ENGINES]),
+        "CHORUS_ADMIN_PASSWORD": auth.ADMIN_PASSWORD,
+        "CHORUS_ACCESS_TOKEN_MINUTES": "600",  # the operator's token lasts the session
     }
     chorus = Path(sys.executable).parent / "chorus"
     with open(log_path, "w") as log:
@@ -160,6 +164,7 @@ def server(server_data_dir: Path, local_site: str) -> Iterator[str]:
                 f"chorus serve not ready in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}"
             )
         assert httpx.get(base + "/healthz", timeout=10).status_code == 200
+        auth.provision(base)
         yield base
     finally:
         proc.send_signal(signal.SIGINT)
@@ -181,10 +186,10 @@ def create_app(server: str):  # type: ignore[no-untyped-def]
 
     def create(**spec: object) -> str:
         body = {"name": "e2e", "model": {"max_tokens": 24, "temperature": 0}, **spec}
-        resp = httpx.post(server + "/api/apps", json=body, timeout=30)
+        resp = auth.post(server + "/api/apps", json=body, timeout=30)
         assert resp.status_code == 201, resp.text
         app_id = resp.json()["id"]
-        assert httpx.post(server + f"/api/apps/{app_id}/publish", timeout=30).status_code == 200
+        assert auth.post(server + f"/api/apps/{app_id}/publish", timeout=30).status_code == 200
         return str(app_id)
 
     return create
@@ -194,4 +199,4 @@ def create_app(server: str):  # type: ignore[no-untyped-def]
 def openai_client(server: str):  # type: ignore[no-untyped-def]
     from openai import OpenAI
 
-    return OpenAI(base_url=server + "/v1", api_key="unused", max_retries=0, timeout=120)
+    return OpenAI(base_url=server + "/v1", api_key=auth.KEY, max_retries=0, timeout=120)

@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e import auth
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CREW = {
@@ -33,7 +35,7 @@ CREW = {
 
 @pytest.fixture(scope="module")
 def api(server: str) -> httpx.Client:
-    return httpx.Client(base_url=server + "/api", timeout=300)
+    return auth.client(base_url=server + "/api", timeout=300)
 
 
 def test_a_two_agent_crew_runs_through_the_gateway(api: httpx.Client) -> None:
@@ -73,7 +75,6 @@ def test_a_two_agent_crew_runs_through_the_gateway(api: httpx.Client) -> None:
 async def test_a_crew_runs_from_chat_as_an_apps_skill(
     api: httpx.Client, ws_url: str, create_app
 ) -> None:  # type: ignore[no-untyped-def]
-    from websockets.asyncio.client import connect
 
     from tests.e2e.wsclient import start, turn
 
@@ -87,7 +88,7 @@ async def test_a_crew_runs_from_chat_as_an_apps_skill(
         # room for a long argument: a call cut off by max_tokens is no call at all
         model={"max_tokens": 256, "temperature": 0},
     )
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await start(ws, app)
         events = await turn(ws, "Write about green tea.", timeout=300)
     calls = [e for e in events if e["type"] == "tool_call"]

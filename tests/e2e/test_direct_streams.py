@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 import pytest
-from websockets.asyncio.client import connect
 
+from tests.e2e import auth
 from tests.e2e.wsclient import start, turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -19,7 +18,7 @@ ADMITTED = f'chorus_engine_requests_admitted{{model="{MODEL}"}}'
 
 
 def _sample(server: str, name: str) -> int:
-    lines = httpx.get(server + "/metrics", timeout=10).text.splitlines()
+    lines = auth.get(server + "/metrics", timeout=10, headers=auth.operator()).text.splitlines()
     values = [line.split()[-1] for line in lines if line.startswith(name + " ")]
     assert len(values) == 1, f"{name} is not in /metrics exactly once"
     return int(float(values[0]))
@@ -58,7 +57,7 @@ def test_an_open_stream_is_admitted_and_every_ending_releases_it(server: str) ->
     _settles_to_zero(server)
     direct, relayed = _streams(server)
     with (
-        httpx.Client(timeout=60) as client,
+        auth.client(timeout=60) as client,
         client.stream(
             "POST", server + "/v1/chat/completions", json=_body("Tell a long story.", 200)
         ) as resp,
@@ -70,13 +69,13 @@ def test_an_open_stream_is_admitted_and_every_ending_releases_it(server: str) ->
         # the client leaves mid-stream
     _settles_to_zero(server)
 
-    with httpx.Client(timeout=60) as client:  # streams that run to their end
+    with auth.client(timeout=60) as client:  # streams that run to their end
         for _ in range(3):
             text = client.post(server + "/v1/chat/completions", json=_body("Hi", 8)).text
             assert text.rstrip().endswith("data: [DONE]")
     _settles_to_zero(server)
 
-    refused = httpx.post(  # refused by llama-server itself, after the replica admitted it
+    refused = auth.post(  # refused by llama-server itself, after the replica admitted it
         server + "/v1/chat/completions", json=_body("lorem " * 3000, 4), timeout=60
     )
     assert refused.status_code == 400
@@ -92,7 +91,7 @@ async def test_chat_turns_on_the_model_release_their_admission(
     direct, relayed = await asyncio.to_thread(_streams, server)
 
     async def conversation(i: int) -> list[str]:
-        async with connect(ws_url) as ws:
+        async with auth.connect(ws_url) as ws:
             await start(ws, app_id)
             kinds = []
             for n in range(2):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import openai
 import psutil
 import pytest
+
+from tests.e2e import auth
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MODEL = "smollm2-135m-instruct"
@@ -32,7 +33,7 @@ def test_dead_engine_is_503_then_restarted(server: str, openai_client) -> None: 
     victim = _engine_server(server)
     victim.kill()
     victim.wait(10)
-    resp = httpx.post(
+    resp = auth.post(
         server + "/v1/chat/completions",
         json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
         timeout=30,
@@ -44,7 +45,7 @@ def test_dead_engine_is_503_then_restarted(server: str, openai_client) -> None: 
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if httpx.get(server + "/healthz").status_code == 200:
+        if auth.get(server + "/healthz").status_code == 200:
             break
         time.sleep(0.5)
     assert _engine_server(server).pid != victim.pid

@@ -7,13 +7,18 @@ from pathlib import Path
 import pytest
 
 from cluster.cli import main
+from tests.e2e import auth
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_upload_with_the_cli_until_ready(
-    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("CHORUS_API_KEY", auth.KEY)  # the key a script would be given
     assert main(["kb", "--url", server, "create", "cli-e2e", "--chunk-tokens", "64"]) == 0
     kb = capsys.readouterr().out.strip()
     path = tmp_path / "zoo.txt"

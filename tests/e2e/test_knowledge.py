@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 
+from tests.e2e import auth
 from tests.e2e.wsclient import start, turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -41,7 +41,7 @@ def upload(api: httpx.Client, kb: str, name: str, data: bytes) -> dict:  # type:
 
 @pytest.fixture(scope="module")
 def api(server: str) -> httpx.Client:
-    return httpx.Client(base_url=server + "/api", timeout=60)
+    return auth.client(base_url=server + "/api", timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ async def test_chat_cites_the_right_document(
 ) -> None:  # type: ignore[no-untyped-def]
     kb, zoo, _ = zoo_kb
     app_id = create_app(knowledge_bases=[kb], retrieval={"top_k": 2})
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await start(ws, app_id)
         events = await turn(ws, "When does Zorblax Zoo open?")
     kinds = [e["type"] for e in events]
@@ -90,7 +90,7 @@ async def test_nothing_relevant_says_so(ws_url: str, create_app, zoo_kb) -> None
             "empty_reply": "Not in the zoo docs.",
         },
     )
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await start(ws, app_id)
         events = await turn(ws, "quantum chromodynamics lattice")
     assert [e["type"] for e in events] == ["message_started", "delta", "message_end"]
@@ -162,7 +162,7 @@ def test_delete_and_reindex(api: httpx.Client) -> None:
     assert api.delete(f"/knowledge-bases/{kb}/documents/{doc['id']}").status_code == 204
     hits = api.post(f"/knowledge-bases/{kb}/query", json={"query": "zoo"}).json()["data"]
     assert hits == []
-    other = api.get(f"/knowledge-bases/{kb}", headers={"X-Workspace-Id": "intruder"})
+    other = api.get(f"/knowledge-bases/{kb}", headers=auth.other_workspace())
     assert other.status_code == 404
     assert api.delete(f"/knowledge-bases/{kb}").status_code == 204
     assert api.get(f"/knowledge-bases/{kb}").status_code == 404

@@ -6,10 +6,11 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import numpy as np
 import openai
 import pytest
+
+from tests.e2e import auth
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MODEL = "smollm2-135m-instruct"
@@ -203,13 +204,13 @@ def test_malformed_body_is_400_naming_the_field(openai_client, server: str) -> N
         )
     assert info.value.body["param"] == "messages.0.role"
     assert "messages.0.role" in info.value.body["message"]
-    resp = httpx.post(
+    resp = auth.post(
         server + "/v1/chat/completions",
         content=b"{not json",
         headers={"content-type": "application/json"},
     )
     assert resp.status_code == 400 and "not valid JSON" in resp.json()["error"]["message"]
-    resp = httpx.post(
+    resp = auth.post(
         server + "/v1/chat/completions",
         json={"model": MODEL, "messages": [{"role": "user", "content": "x"}], "temperature": "hot"},
     )
@@ -235,14 +236,14 @@ def test_prompt_over_context_window_is_400_saying_by_how_much(openai_client) -> 
 
 
 def test_health_and_metrics(server: str, openai_client) -> None:  # type: ignore[no-untyped-def]
-    health = httpx.get(server + "/healthz").json()
+    health = auth.get(server + "/healthz").json()
     assert health["status"] == "ok" and all(health["models"].values())
     openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=2
     )
     text = ""
     for _ in range(30):  # Ray's metrics agent exports on an interval
-        text = httpx.get(server + "/metrics", timeout=10).text
+        text = auth.get(server + "/metrics", timeout=10, headers=auth.operator()).text
         if "chorus_tokens_total" in text:
             break
         time.sleep(1)
@@ -254,7 +255,7 @@ def test_engine_server_metrics_are_under_metrics(server: str, openai_client) -> 
     openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=2
     )
-    text = httpx.get(server + "/metrics", timeout=10).text
+    text = auth.get(server + "/metrics", timeout=10, headers=auth.operator()).text
     lines = text.splitlines()
     assert f'llamacpp:requests_processing{{model="{MODEL}"}} 0' in lines
     sample = f'llamacpp:tokens_predicted_total{{model="{MODEL}"}}'

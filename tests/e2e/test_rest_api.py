@@ -8,6 +8,8 @@ import httpx
 import openai
 import pytest
 
+from tests.e2e import auth
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -16,7 +18,7 @@ def sse_events(resp: httpx.Response) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_app_lifecycle_and_versions(server: str) -> None:
-    api = httpx.Client(base_url=server + "/api", timeout=60)
+    api = auth.client(base_url=server + "/api", timeout=60)
     created = api.post("/apps", json={"name": "Versioned", "opening_statement": "v1"})
     assert created.status_code == 201
     app_id = created.json()["id"]
@@ -39,14 +41,14 @@ def test_app_lifecycle_and_versions(server: str) -> None:
 
     bad = api.post("/apps", json={"name": "x", "follow_ups": {"count": 9}})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "follow_ups.count"
-    other = api.get(f"/apps/{app_id}", headers={"X-Workspace-Id": "someone-else"})
+    other = api.get(f"/apps/{app_id}", headers=auth.other_workspace())
     assert other.status_code == 404
     assert api.delete(f"/apps/{app_id}").status_code == 204
     assert api.get(f"/apps/{app_id}").status_code == 404
 
 
 def test_conversations_over_sse(server: str, create_app) -> None:  # type: ignore[no-untyped-def]
-    api = httpx.Client(base_url=server + "/api", timeout=120)
+    api = auth.client(base_url=server + "/api", timeout=120)
     app_id = create_app()
     conv = api.post("/conversations", json={"app_id": app_id}).json()["conversation_id"]
     resp = api.post(f"/conversations/{conv}/messages", json={"content": "Hello there"})
@@ -68,7 +70,7 @@ def test_conversations_over_sse(server: str, create_app) -> None:  # type: ignor
 
 
 def test_debug_chat_runs_the_unsaved_draft(server: str) -> None:
-    api = httpx.Client(base_url=server + "/api", timeout=120)
+    api = auth.client(base_url=server + "/api", timeout=120)
     app_id = api.post("/apps", json={"name": "Draft", "model": {"max_tokens": 8}}).json()["id"]
     draft = {
         "name": "Draft",

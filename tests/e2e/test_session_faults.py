@@ -6,14 +6,13 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import ray
-from websockets.asyncio.client import connect
 
 from cluster.sessions.rendezvous import owner
 from cluster.sessions.session_router import shard_names
 from cluster.sessions.session_shard import NAMESPACE
+from tests.e2e import auth
 from tests.e2e.wsclient import recv, send, start, turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -35,7 +34,7 @@ def kill_owner(conversation_id: str) -> None:
 
 
 def history(server: str, conversation_id: str) -> list[dict]:  # type: ignore[type-arg]
-    return httpx.get(server + f"/api/conversations/{conversation_id}/messages").json()["data"]  # type: ignore[no-any-return]
+    return auth.get(server + f"/api/conversations/{conversation_id}/messages").json()["data"]  # type: ignore[no-any-return]
 
 
 async def test_shard_killed_between_turns_and_mid_stream(
@@ -45,7 +44,7 @@ async def test_shard_killed_between_turns_and_mid_stream(
     create_app,  # type: ignore[no-untyped-def]
 ) -> None:
     app_id = create_app(model={"max_tokens": 200, "temperature": 0.7})
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         conv = (await start(ws, app_id))["conversation_id"]
         assert (await turn(ws, "My favourite colour is teal."))[-1]["status"] == "complete"
 
@@ -77,7 +76,7 @@ async def test_shard_killed_between_turns_and_mid_stream(
     interrupted = stored[5]
     assert interrupted["status"] == "failed" and interrupted["error"]["code"] == "interrupted"
     assert all(m["status"] == "complete" for i, m in enumerate(stored) if i != 5)
-    prompts = httpx.get(server + f"/api/conversations/{conv}/prompts").json()["data"]
+    prompts = auth.get(server + f"/api/conversations/{conv}/prompts").json()["data"]
     last = [p for p in prompts if p["purpose"] == "answer"][-1]["messages"]
     said = [m["content"] for m in last if m["role"] == "user"]
     assert said[:2] == ["My favourite colour is teal.", "And I live in Oslo."]
@@ -89,7 +88,7 @@ async def test_two_hundred_concurrent_conversations(ws_url: str, server: str, cr
     app_id = create_app(model={"max_tokens": 1, "temperature": 0})
 
     async def converse(i: int) -> str:
-        async with connect(ws_url, open_timeout=300, ping_timeout=None) as ws:
+        async with auth.connect(ws_url, open_timeout=300, ping_timeout=None) as ws:
             conv = (await start(ws, app_id))["conversation_id"]
             for t in range(3):
                 events = await turn(ws, f"client {i} turn {t}", timeout=900)

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 
+from tests.e2e import auth
 from tests.e2e.wsclient import start, turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def api(server: str) -> httpx.Client:
-    return httpx.Client(base_url=server + "/api", timeout=120)
+    return auth.client(base_url=server + "/api", timeout=120)
 
 
 def test_tools_are_listed_and_openapi_imports(api: httpx.Client, local_site: str) -> None:
@@ -37,9 +37,7 @@ def test_tools_are_listed_and_openapi_imports(api: httpx.Client, local_site: str
     assert {t["name"] for t in body["report"]["tools"]} == {"zoo_weather", "zoo_echo"}
     names = {t["name"] for t in api.get("/tools").json()["data"]}
     assert {"zoo_weather", "zoo_echo"} <= names
-    other = {
-        t["name"] for t in api.get("/tools", headers={"X-Workspace-Id": "other"}).json()["data"]
-    }
+    other = {t["name"] for t in api.get("/tools", headers=auth.other_workspace()).json()["data"]}
     assert "zoo_weather" not in other
     providers = api.get("/tools/providers").text
     assert "s3cret-token" not in providers
@@ -61,7 +59,7 @@ async def test_an_app_calls_a_tool_and_streams_the_events(ws_url: str, create_ap
         planner={"max_steps": 2, "first_tool_choice": "calculator"},
         model={"max_tokens": 160, "temperature": 0},
     )
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await start(ws, app)
         events = await turn(ws, "What is 12 times 7?", timeout=240)
     calls, results = tool_events(events)
@@ -94,7 +92,7 @@ async def test_a_workflow_is_a_skill_of_an_app(api: httpx.Client, ws_url: str, c
         planner={"max_steps": 2, "first_tool_choice": "required"},
         model={"max_tokens": 120, "temperature": 0},
     )
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await start(ws, app)
         events = await turn(ws, "Shout the word hello.", timeout=240)
     calls, results = tool_events(events)

@@ -8,8 +8,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 
+from tests.e2e import auth
 from tests.e2e.test_session_faults import cluster, history, kill_owner
 from tests.e2e.wsclient import recv, send, start, turn
 
@@ -21,7 +21,7 @@ async def test_shard_killed_at_the_first_write_leaves_no_orphan_question(
     cluster: None, ws_url: str, server: str, create_app: Any
 ) -> None:
     app_id = create_app(model={"model": "scripted-slow", "max_tokens": 64})
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         conv = (await start(ws, app_id))["conversation_id"]
         # as the message leaves (before, during or just after the write), then as soon
         # as the write is done (message_started: the model has not answered yet)

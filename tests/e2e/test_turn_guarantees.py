@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
-from websockets.asyncio.client import connect
 
+from tests.e2e import auth
 from tests.e2e.wsclient import recv, send, start, turn
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +28,7 @@ async def test_the_message_after_message_end_is_always_accepted(
     app_id = scripted_app(create_app)
 
     async def back_to_back(turns: int) -> list[dict[str, Any]]:
-        async with connect(ws_url) as ws:
+        async with auth.connect(ws_url) as ws:
             await start(ws, app_id)
             ends = []
             await send(ws, type="message", content="turn 0")
@@ -53,7 +52,7 @@ async def test_five_hundred_concurrent_conversations_lose_nothing(
     app_id = scripted_app(create_app)
 
     async def converse(i: int) -> str:
-        async with connect(ws_url, open_timeout=120, ping_timeout=None) as ws:
+        async with auth.connect(ws_url, open_timeout=120, ping_timeout=None) as ws:
             conv = (await start(ws, app_id))["conversation_id"]
             for t in range(3):
                 events = await turn(ws, f"client {i} turn {t}", timeout=120)
@@ -64,7 +63,7 @@ async def test_five_hundred_concurrent_conversations_lose_nothing(
 
     conversations = await asyncio.gather(*(converse(i) for i in range(500)))
     assert len(set(conversations)) == 500
-    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
+    async with auth.async_client(base_url=server, timeout=60) as client:
         for i, conv in enumerate(conversations):
             stored = (await client.get(f"/api/conversations/{conv}/messages")).json()["data"]
             assert [m["content"] for m in stored if m["role"] == "user"] == [

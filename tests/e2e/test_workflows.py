@@ -11,13 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e import auth
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "dify_dsl"
 
 
 @pytest.fixture(scope="module")
 def api(server: str) -> httpx.Client:
-    return httpx.Client(base_url=server + "/api", timeout=180)
+    return auth.client(base_url=server + "/api", timeout=180)
 
 
 MEAN_CODE = "def main(data):\n    t = data['temps']\n    return {'mean': sum(t) / len(t)}\n"
@@ -89,7 +91,7 @@ def test_create_run_and_records(api: httpx.Client, local_site: str) -> None:
     assert {n["node_id"] for n in record["nodes"]} >= {"start", "fetch", "mean", "end"}
     assert (
         api.get(
-            f"/workflows/runs/{events[-1]['run_id']}", headers={"X-Workspace-Id": "other"}
+            f"/workflows/runs/{events[-1]['run_id']}", headers=auth.other_workspace()
         ).status_code
         == 404
     )

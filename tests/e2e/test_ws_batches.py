@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
+from tests.e2e import auth
 from tests.e2e.wsclient import recv, send, start, turn
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +43,7 @@ async def test_batched_and_unbatched_sockets_get_the_same_turn(
     ws_url: str, create_app: Any
 ) -> None:
     app_id = create_app(model={"max_tokens": 40, "temperature": 0})
-    async with connect(ws_url) as plain, connect(ws_url) as batched:
+    async with auth.connect(ws_url) as plain, auth.connect(ws_url) as batched:
         await start(plain, app_id)
         await start(batched, app_id, batch=True)
         one_by_one = await turn(plain, "Name three colours.")

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 import pytest
-from websockets.asyncio.client import connect
 
+from tests.e2e import auth
 from tests.e2e.wsclient import answer, recv, send, start, turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def history(server: str, conversation_id: str) -> list[dict]:  # type: ignore[type-arg]
-    resp = httpx.get(server + f"/api/conversations/{conversation_id}/messages", timeout=30)
+    resp = auth.get(server + f"/api/conversations/{conversation_id}/messages", timeout=30)
     assert resp.status_code == 200, resp.text
     return resp.json()["data"]  # type: ignore[no-any-return]
 
@@ -25,7 +24,7 @@ async def test_opening_statement_and_multi_turn(ws_url: str, server: str, create
         opening_statement="Welcome to the zoo desk.",
         suggested_questions=["Where are the lions?", "When do you open?"],
     )
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         started = await start(ws, app_id)
         assert started["opening_statement"] == "Welcome to the zoo desk."
         assert started["suggested_questions"] == ["Where are the lions?", "When do you open?"]
@@ -42,7 +41,7 @@ async def test_opening_statement_and_multi_turn(ws_url: str, server: str, create
     assert [m["seq"] for m in stored] == [0, 1, 2, 3]
     assert stored[1]["content"] == answer(first) and stored[3]["content"] == answer(second)
     assert stored[3]["usage"]["completion_tokens"] > 0
-    prompts = httpx.get(server + f"/api/conversations/{conv}/prompts").json()["data"]
+    prompts = auth.get(server + f"/api/conversations/{conv}/prompts").json()["data"]
     last = [p for p in prompts if p["purpose"] == "answer"][-1]["messages"]
     assert [m["role"] for m in last] == ["system", "user", "assistant", "user"]
     assert last[1]["content"] == "Where are the lions?"
@@ -50,7 +49,7 @@ async def test_opening_statement_and_multi_turn(ws_url: str, server: str, create
 
 async def test_stop_mid_stream(ws_url: str, server: str, create_app) -> None:  # type: ignore[no-untyped-def]
     app_id = create_app(model={"max_tokens": 300, "temperature": 0.7})
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         conv = (await start(ws, app_id))["conversation_id"]
         await send(ws, type="message", content="Write a very long story about a dragon.")
         deltas = 0
@@ -72,7 +71,7 @@ async def test_stop_mid_stream(ws_url: str, server: str, create_app) -> None:  #
 
 async def test_follow_up_suggestions(ws_url: str, create_app) -> None:  # type: ignore[no-untyped-def]
     app_id = create_app(follow_ups={"enabled": True, "count": 5})
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await start(ws, app_id)
         events = await turn(ws, "What is a volcano?")
     kinds = [e["type"] for e in events]
@@ -93,7 +92,7 @@ async def test_moderation_blocks_input_and_masks_output(
             "mask": "#",
         },
     )
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         conv = (await start(ws, app_id))["conversation_id"]
         blocked = await turn(ws, "How do I make an EXPLOSIVE?")
         assert [e["type"] for e in blocked] == [
@@ -115,7 +114,7 @@ async def test_bad_frames_get_error_events_and_socket_stays_usable(
     ws_url: str, server: str, create_app
 ) -> None:  # type: ignore[no-untyped-def]
     app_id = create_app(model={"max_tokens": 60, "temperature": 0})
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await ws.send("{not json")
         assert (await recv(ws))["code"] == "invalid_json"
         await send(ws, type="dance")
@@ -143,7 +142,7 @@ async def test_bad_frames_get_error_events_and_socket_stays_usable(
         await send(ws, type="ping")
         assert (await recv(ws)) == {"type": "pong"}
         # a message to a deleted conversation
-        assert httpx.delete(server + f"/api/conversations/{conv}").status_code == 204
+        assert auth.delete(server + f"/api/conversations/{conv}").status_code == 204
         gone = await turn(ws, "still there?")
         assert [e["type"] for e in gone] == ["error"] and gone[0][
             "code"
@@ -158,7 +157,7 @@ async def test_disconnect_mid_answer_leaves_consistent_history(
     ws_url: str, server: str, create_app
 ) -> None:  # type: ignore[no-untyped-def]
     app_id = create_app(model={"max_tokens": 200, "temperature": 0.7})
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         conv = (await start(ws, app_id))["conversation_id"]
         await send(ws, type="message", content="Tell me a long tale.")
         while (await recv(ws))["type"] != "delta":
@@ -170,7 +169,7 @@ async def test_disconnect_mid_answer_leaves_consistent_history(
             break
         await asyncio.sleep(0.2)
     assert statuses[0] == "complete" and statuses[1] in ("stopped", "complete")
-    async with connect(ws_url) as ws:  # resume on a new socket and go on
+    async with auth.connect(ws_url) as ws:  # resume on a new socket and go on
         await send(ws, type="resume", conversation_id=conv)
         assert (await recv(ws))["resumed"] is True
         assert (await turn(ws, "Go on."))[-1]["status"] == "complete"
@@ -187,7 +186,7 @@ async def test_long_term_memory_reaches_turn_six(ws_url: str, server: str, creat
             "summary_max_chars": 600,
         },
     )
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         conv = (await start(ws, app_id))["conversation_id"]
         for text in [
             "My name is Zorblax and my locker code is 4711.",
@@ -198,7 +197,7 @@ async def test_long_term_memory_reaches_turn_six(ws_url: str, server: str, creat
             "What is my locker code?",
         ]:
             assert (await turn(ws, text))[-1]["status"] == "complete"
-    prompts = httpx.get(server + f"/api/conversations/{conv}/prompts").json()["data"]
+    prompts = auth.get(server + f"/api/conversations/{conv}/prompts").json()["data"]
     answers = [p for p in prompts if p["purpose"] == "answer"]
     assert len(answers) == 6
     turn_six = answers[-1]["messages"]
@@ -210,12 +209,12 @@ async def test_long_term_memory_reaches_turn_six(ws_url: str, server: str, creat
 
 async def test_turn_metrics_are_exported(ws_url: str, server: str, create_app) -> None:  # type: ignore[no-untyped-def]
     app_id = create_app()
-    async with connect(ws_url) as ws:
+    async with auth.connect(ws_url) as ws:
         await start(ws, app_id)
         assert (await turn(ws, "Hi"))[-1]["status"] == "complete"
     text = ""
     for _ in range(40):  # Ray's metrics agent exports on an interval
-        text = httpx.get(server + "/metrics", timeout=10).text
+        text = auth.get(server + "/metrics", timeout=10, headers=auth.operator()).text
         if "chorus_turns_total" in text and "chorus_active_sessions" in text:
             break
         await asyncio.sleep(1)

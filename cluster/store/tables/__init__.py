@@ -1,5 +1,5 @@
 """The store's tables as SQLAlchemy 2 declarative rows, one module per feature
-(``conversations``, ``knowledge``, ``workflows``, ``tools``) on ``base``, and the
+(``accounts``, ``conversations``, ``knowledge``, ``workflows``, ``tools``) on ``base``, and the
 spec-like features' tables made from their kinds (:func:`spec_tables`).
 
 Importing this package registers every table on ``Base.metadata`` (the migrations'
@@ -9,7 +9,7 @@ environment compares against it). The hand-written migrations in
 
 from agents.crews.records import CREW
 from agents.workflows.store import WORKFLOW
-from cluster.store.tables import conversations, knowledge, tools, workflows
+from cluster.store.tables import accounts, conversations, knowledge, tools, workflows
 from cluster.store.tables.base import (
     NAMING_CONVENTION,
     Base,
@@ -35,6 +35,7 @@ __all__ = [
     "SpecRow",
     "UtcDateTime",
     "WorkspaceRow",
+    "accounts",
     "conversations",
     "knowledge",
     "spec_tables",

@@ -121,6 +121,9 @@ class WorkspaceRow(Base):
     __tablename__ = "workspaces"
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
+    #: Set by the accounts store; a workspace made by the first record stored in it (the
+    #: ``local`` one) has none until it is named.
+    name: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -1,0 +1,134 @@
+"""What the accounts store holds, and the principal a request runs as.
+
+Secrets are never part of a record: a user's password hash, a refresh token's hash and
+an API key's hash are handed to the store beside the record and read back only by the
+service that checks them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.ids import utcnow
+
+Role = Literal["owner", "admin", "editor", "member"]
+#: Each role can do what the roles after it can.
+ROLES: tuple[Role, ...] = ("owner", "admin", "editor", "member")
+KeyScope = Literal["read", "write", "admin"]
+KEY_SCOPES: tuple[KeyScope, ...] = ("read", "write", "admin")
+
+
+def role_allows(role: Role, needed: Role) -> bool:
+    """Whether ``role`` can do what ``needed`` can (owner > admin > editor > member)."""
+    return ROLES.index(role) <= ROLES.index(needed)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserRecord(_Record):
+    id: str
+    email: str = Field(description="Lower-cased; unique across the instance.")
+    display_name: str
+    language: str = Field(default="en", description="BCP 47 tag of the interface language.")
+    operator: bool = Field(
+        default=False,
+        description="An instance operator: creates workspaces and users; sees no workspace's "
+        "data unless a member.",
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkspaceRecord(_Record):
+    id: str
+    name: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MembershipRecord(_Record):
+    workspace_id: str
+    user_id: str
+    role: Role
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RefreshTokenRecord(_Record):
+    """One refresh token of a login session (a *family*: every rotation adds one)."""
+
+    id: str
+    family_id: str
+    user_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    #: Set when it was exchanged for a new pair; a second use revokes the family.
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiKeyRecord(_Record):
+    """A workspace key (``ck-…``, scoped) or an app key (``app-…``, one published app)."""
+
+    id: str
+    workspace_id: str
+    name: str
+    kind: Literal["workspace", "app"]
+    scopes: list[KeyScope] = Field(default_factory=list, description="Workspace keys only.")
+    app_id: str | None = Field(default=None, description="App keys only: the one app.")
+    #: The key's first characters, to tell keys apart in lists (never enough to use it).
+    prefix: str
+    created_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class CreatedKey(_Record):
+    """A new key: its record, and the secret, shown this once."""
+
+    key: ApiKeyRecord
+    secret: str
+
+
+class SessionTokens(_Record):
+    """What a login or a refresh gives: a short-lived access token and a refresh token."""
+
+    user: UserRecord
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    #: The login session both belong to (logout and password changes revoke by it).
+    session_id: str
+
+
+class AccessClaims(_Record):
+    """A checked access token."""
+
+    user_id: str
+    session_id: str
+    expires_at: datetime
+
+
+PrincipalKind = Literal["user", "workspace_key", "app_key", "internal"]
+
+
+class Principal(_Record):
+    """Who a request runs as, resolved once at the edge (DESIGN decision 7).
+
+    ``workspace_id`` is the workspace the request acts in: for a user, the one selected
+    and checked against their memberships; for a key or an internal credential, the
+    one it belongs to. Handlers take it from here, never from the request."""
+
+    kind: PrincipalKind
+    workspace_id: str | None = None
+    user_id: str | None = None
+    role: Role | None = Field(default=None, description="A user's role in the workspace.")
+    scopes: list[KeyScope] = Field(default_factory=list, description="A workspace key's.")
+    app_id: str | None = Field(default=None, description="An app key's one app.")
+    key_id: str | None = None
+    operator: bool = False
