@@ -51,6 +51,9 @@ async def _measure(edge: Edge, token: str, selected: str | None, rounds: int, co
 
 
 async def main() -> None:
+    import structlog
+
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))  # JSON alone
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2000)
     args = parser.parse_args()
