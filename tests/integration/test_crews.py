@@ -53,6 +53,7 @@ from cluster.crews.crew_tool import CrewToolAdapter
 from cluster.engines.openai_engine import OpenAICompatibleEngine
 from cluster.runtime import lazy_runner
 from tests.integration.conftest import TINY
+from tests.integration.edge import keyed
 from tests.integration.named_stores import CrewStoreProtocol, InMemoryCrewStore, SqlCrewStore
 from tests.integration.stores import StoreOpener
 
@@ -453,7 +454,9 @@ async def test_closing_the_stream_stops_the_run(gateway: MiniGateway) -> None:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[httpx.AsyncClient]:
+async def crews_app() -> AsyncIterator[tuple[FastAPI, dict[str, dict[str, str]]]]:
+    """The crews router with a service whose model is unreachable, and keys of the
+    workspaces 'a' and 'b'."""
     closed = _free_socket()
     app = FastAPI()
     install_error_handlers(app)
@@ -461,13 +464,26 @@ async def api() -> AsyncIterator[httpx.AsyncClient]:
     app.state.services = SimpleNamespace(
         crews=service_for(f"http://127.0.0.1:{closed.getsockname()[1]}")
     )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://chorus") as client:
-        yield client
+    yield app, await keyed(app, "a", "b")
     closed.close()
 
 
-async def test_the_api_creates_lists_runs_and_deletes(api: httpx.AsyncClient) -> None:
+@pytest.fixture
+async def api(
+    crews_app: tuple[FastAPI, dict[str, dict[str, str]]],
+) -> AsyncIterator[httpx.AsyncClient]:
+    app, keys = crews_app
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://chorus", headers=keys["a"]
+    ) as client:
+        yield client
+
+
+async def test_the_api_creates_lists_runs_and_deletes(
+    api: httpx.AsyncClient, crews_app: tuple[FastAPI, dict[str, dict[str, str]]]
+) -> None:
+    in_b = crews_app[1]["b"]
     body = two_agent_spec().model_dump(mode="json")
     bad = json.loads(json.dumps(body))
     bad["tasks"][1]["agent"] = "ghost"
@@ -482,7 +498,7 @@ async def test_the_api_creates_lists_runs_and_deletes(api: httpx.AsyncClient) ->
     crew_id = created.json()["id"]
     assert [c["id"] for c in (await api.get("/api/crews")).json()["data"]] == [crew_id]
     assert (await api.get(f"/api/crews/{crew_id}")).json()["spec"]["name"] == "tea notes"
-    assert (await api.get("/api/crews", headers={"X-Workspace-Id": "b"})).json()["data"] == []
+    assert (await api.get("/api/crews", headers=in_b)).json()["data"] == []
 
     missing_input = await api.post(f"/api/crews/{crew_id}/run", json={"stream": True})
     assert missing_input.status_code == 400  # before any stream starts

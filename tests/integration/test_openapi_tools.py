@@ -31,6 +31,7 @@ from cluster.outbound.guard import GuardedFetcher, OutboundBlockedError, Outboun
 from cluster.store import SqlToolProviderStore
 from cluster.store.engine import create_store_engine
 from cluster.store.tables.tools import ToolProviderRow
+from tests.integration.edge import keyed
 
 pytestmark = pytest.mark.integration
 
@@ -284,7 +285,8 @@ async def test_rest_api_never_returns_the_secret(
     install_error_handlers(app)
     app.include_router(router)
     app.state.services = SimpleNamespace(tools=service)
-    headers = {"X-Workspace-Id": workspace()}
+    ws = workspace()
+    headers = (await keyed(app, ws))[ws]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         body = {
