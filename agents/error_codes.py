@@ -278,6 +278,12 @@ KEY_NOT_FOUND = _code("key_not_found", 404, "No such API key in this workspace."
 WORKSPACE_NOT_FOUND = _code(
     "workspace_not_found", 404, "No such workspace, or the caller is not one of its members."
 )
+ALREADY_MEMBER = _code("already_member", 409, "The invited email is a member already.")
+INVITATION_INVALID = _code(
+    "invitation_invalid",
+    404,
+    "No such invitation: unknown, revoked, expired or accepted already (one answer for all).",
+)
 
 
 def markdown() -> str:

@@ -14,14 +14,17 @@ import secrets
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.accounts.errors import ForbiddenError
 from agents.accounts.records import (
     ApiKeyRecord,
+    AuditRecord,
+    CreatedInvitation,
     CreatedKey,
+    InvitationRecord,
     KeyScope,
     MembershipRecord,
     Principal,
@@ -41,6 +44,9 @@ from channels.auth import (
     REFRESH_COOKIE,
     SIGNED_IN,
     Edge,
+    actor,
+    client_address,
+    is_secure,
     requires,
     workspace,
 )
@@ -113,6 +119,17 @@ class KeyBody(_Body):
     expires_at: datetime | None = None
 
 
+class InvitationBody(_Body):
+    email: str = Field(min_length=3, max_length=320)
+    role: Role = "member"
+
+
+class AcceptBody(_Body):
+    token: str = Field(min_length=8, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
+    display_name: str = Field(default="", max_length=200, description="A new account's.")
+
+
 class UserBody(_Body):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
@@ -122,7 +139,7 @@ class UserBody(_Body):
 
 
 def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_address(request)
 
 
 def _session(request: Request, tokens: SessionTokens) -> JSONResponse:
@@ -135,7 +152,7 @@ def _session(request: Request, tokens: SessionTokens) -> JSONResponse:
         user=tokens.user,
     )
     response = JSONResponse(body.model_dump(mode="json"))
-    secure = request.url.scheme == "https"
+    secure = is_secure(request)
     response.set_cookie(
         ACCESS_COOKIE,
         tokens.access_token,
@@ -213,7 +230,11 @@ async def change_password(
     if token:
         session_id = _accounts(request).signer.check(token).session_id
     await _accounts(request).change_password(
-        who.user_id, body.current_password, body.new_password, session_id=session_id
+        who.user_id,
+        body.current_password,
+        body.new_password,
+        session_id=session_id,
+        actor=actor(request),
     )
     _edge(request).forget()
     return Response(status_code=204)
@@ -253,7 +274,7 @@ async def add_member(
     found = await accounts.store.find_user(body.email)
     if found is None:
         raise InvalidInputError("no user has this email", param="email")
-    added = await accounts.set_member(ws, found[0].id, body.role)
+    added = await accounts.set_member(ws, found[0].id, body.role, actor=actor(request))
     _edge(request).forget()
     return added
 
@@ -269,7 +290,7 @@ async def set_role(
 
         raise user_not_found()
     await _owner_only(request, ws, "owner" if "owner" in (body.role, current.role) else None)
-    changed = await accounts.set_member(ws, user_id, body.role)
+    changed = await accounts.set_member(ws, user_id, body.role, actor=actor(request))
     _edge(request).forget()
     return changed
 
@@ -279,7 +300,7 @@ async def remove_member(user_id: str, request: Request, ws: str = workspace(ADMI
     accounts = _accounts(request)
     current = await accounts.store.get_member(ws, user_id)
     await _owner_only(request, ws, current.role if current else None)
-    await accounts.remove_member(ws, user_id)
+    await accounts.remove_member(ws, user_id, actor=actor(request))
     _edge(request).forget()
     return Response(status_code=204)
 
@@ -304,14 +325,71 @@ async def create_key(body: KeyBody, request: Request, ws: str = workspace(ADMIN)
         app_id=body.app_id,
         expires_at=body.expires_at,
         created_by=who.user_id if who else None,
+        actor=actor(request),
     )
 
 
 @router.delete("/keys/{key_id}", summary="Revoke a key")
 async def revoke_key(key_id: str, request: Request, ws: str = workspace(ADMIN)) -> ApiKeyRecord:
-    revoked = await _accounts(request).revoke_key(ws, key_id)
+    revoked = await _accounts(request).revoke_key(ws, key_id, actor=actor(request))
     _edge(request).forget()
     return revoked
+
+
+# -- invitations ----------------------------------------------------------------------
+
+
+@router.get("/invitations", summary="The workspace's open invitations")
+async def list_invitations(
+    request: Request, ws: str = workspace(ADMIN)
+) -> DataList[InvitationRecord]:
+    return DataList(data=await _accounts(request).list_invitations(ws))
+
+
+@router.post(
+    "/invitations", status_code=201, summary="Invite by email; the link is shown this once"
+)
+async def invite(
+    body: InvitationBody, request: Request, ws: str = workspace(ADMIN)
+) -> CreatedInvitation:
+    await _owner_only(request, ws, body.role)
+    made = await _accounts(request).invite(ws, body.email, body.role, actor=actor(request))
+    link = f"{str(request.base_url).rstrip('/')}/invite/{made.token}"
+    return made.model_copy(update={"link": link})
+
+
+@router.delete("/invitations/{invitation_id}", summary="Revoke an invitation")
+async def revoke_invitation(
+    invitation_id: str, request: Request, ws: str = workspace(ADMIN)
+) -> InvitationRecord:
+    return await _accounts(request).revoke_invitation(ws, invitation_id, actor=actor(request))
+
+
+@router.post("/invitations/accept", summary="Accept an invitation; logs you in")
+async def accept_invitation(
+    body: AcceptBody, request: Request, _: None = requires(PUBLIC)
+) -> JSONResponse:
+    """With the password of the invited email's account, or, when that email has no
+    account yet, the password (and name) of the account it makes."""
+    _member, tokens = await _accounts(request).accept_invitation(
+        body.token, body.password, display_name=body.display_name, client=_client(request)
+    )
+    _edge(request).forget()
+    return _session(request, tokens)
+
+
+# -- the audit log ----------------------------------------------------------------------
+
+
+@router.get("/audit", summary="The workspace's audit log, newest first")
+async def workspace_audit(
+    request: Request,
+    before: datetime | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    ws: str = workspace(ADMIN),
+) -> DataList[AuditRecord]:
+    """Logins of its members, keys, members and roles, invitations, secret updates."""
+    return DataList(data=await _accounts(request).store.list_audit(ws, before=before, limit=limit))
 
 
 # -- the instance operator --------------------------------------------------------------
@@ -332,6 +410,7 @@ async def create_user(
         body.display_name,
         language=body.language,
         operator=body.operator,
+        actor=actor(request),
     )
 
 
@@ -347,4 +426,16 @@ async def create_workspace(
             raise InvalidInputError("no user has this email", param="owner_email")
         owner = found[0].id
     assert owner is not None
-    return await accounts.create_workspace(body.name, owner)
+    return await accounts.create_workspace(body.name, owner, actor=actor(request))
+
+
+@router.get("/admin/audit", summary="The instance's audit log (logins, users, workspaces)")
+async def instance_audit(
+    request: Request,
+    before: datetime | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    _: Principal = requires(OPERATOR),
+) -> DataList[AuditRecord]:
+    return DataList(
+        data=await _accounts(request).store.list_audit(None, before=before, limit=limit)
+    )

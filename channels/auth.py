@@ -18,6 +18,7 @@ read, so a refused caller learns nothing from validation errors.
 # No "from __future__ import annotations": the dependencies below are closures that
 # cloudpickle ships to the gateway replica by value, with only the globals their bodies
 # use; FastAPI must find their parameters' real types (HTTPConnection), not names.
+import ipaddress
 import secrets
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from starlette.requests import HTTPConnection, Request
 
 from agents import error_codes
 from agents.accounts.errors import ForbiddenError
-from agents.accounts.records import KeyScope, Principal, Role, role_allows
+from agents.accounts.records import Actor, KeyScope, Principal, Role, role_allows
 from agents.accounts.secrets import INTERNAL_PREFIX
 from agents.accounts.service import APP_KEY_PREFIX, WORKSPACE_KEY_PREFIX, AccountService
 from agents.errors import ChorusError, NotFoundError, UnauthorizedError
@@ -192,6 +193,75 @@ def _check_origin(conn: HTTPConnection) -> None:
             f"websocket connections from the origin {origin!r} are not allowed",
             code=error_codes.CSRF_FAILED,
         )
+
+
+def _trusted(conn: HTTPConnection) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    settings = getattr(conn.app.state.services, "settings", None)
+    entries: list[str] = getattr(settings, "trusted_proxies", [])
+    return [ipaddress.ip_network(e, strict=False) for e in entries]
+
+
+def _is_trusted(
+    address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(conn: HTTPConnection) -> str | None:
+    """The caller's address: the peer's, or, when the peer is a trusted proxy, the
+    nearest address in ``X-Forwarded-For`` that is not a trusted proxy (entries a client
+    wrote itself, further left, are never believed)."""
+    peer = conn.client.host if conn.client else None
+    networks = _trusted(conn)
+    if peer is None or not networks or not _is_trusted(peer, networks):
+        return peer
+    chain = [a.strip() for a in ",".join(conn.headers.getlist("x-forwarded-for")).split(",")]
+    chain = [a for a in chain if a]
+    for address in reversed(chain):
+        if not _is_trusted(address, networks):
+            return address
+    return chain[0] if chain else peer
+
+
+def is_secure(conn: HTTPConnection) -> bool:
+    """Whether the caller reached us over TLS: the request's own scheme, or a trusted
+    proxy's ``X-Forwarded-Proto``."""
+    if conn.url.scheme in ("https", "wss"):
+        return True
+    peer = conn.client.host if conn.client else None
+    networks = _trusted(conn)
+    if peer is None or not networks or not _is_trusted(peer, networks):
+        return False
+    proto = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return proto in ("https", "wss")
+
+
+def actor(conn: HTTPConnection) -> Actor:
+    """Who is acting, for the audit log: the resolved principal and the address."""
+    who = principal(conn)
+    ip = client_address(conn)
+    if who is None:
+        return Actor(kind="anonymous", ip=ip)
+    return Actor(kind=who.kind, id=who.user_id or who.key_id, ip=ip)
+
+
+async def audit(
+    conn: HTTPConnection,
+    action: str,
+    *,
+    workspace_id: str | None = None,
+    target: str | None = None,
+    **details: str | int | bool | None,
+) -> None:
+    """Record an event done by this request's caller in the audit log."""
+    edge: Edge = conn.app.state.edge
+    await edge.accounts.audit(
+        action, actor(conn), workspace_id=workspace_id, target=target, details=details
+    )
 
 
 def principal(conn: HTTPConnection) -> Principal | None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from agents.tools.openapi import ImportReport, ToolAuth
 from agents.tools.records import ToolProviderRecord
 from agents.tools.service import MAX_SPEC_BYTES, ToolService
-from channels.auth import READ, WRITE
+from channels.auth import READ, WRITE, audit
 from channels.auth import workspace as in_workspace
 from channels.responses import DataList
 from channels.rest_api import services
@@ -87,6 +87,10 @@ async def import_openapi(
         secret=body.secret.get_secret_value() if body.secret is not None else None,
         base_url=body.base_url,
     )
+    if body.secret is not None:
+        await audit(
+            request, "secret.updated", workspace_id=workspace, target=record.id, name=record.name
+        )
     return OpenApiImport(provider=record, report=report)
 
 

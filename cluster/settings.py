@@ -8,11 +8,12 @@ The defaults are the embedded ones: everything runs on one machine, on loopback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -241,6 +242,13 @@ class ChorusSettings(BaseSettings):
         "besides the server's own; clients that send no Origin (SDKs, bots) are not "
         "browsers and are let through to authentication.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies in front of the "
+        "server whose X-Forwarded-For and X-Forwarded-Proto are believed (for the audit "
+        "log's addresses, the login throttle by address and Secure cookies); empty: none "
+        "is, and the peer's own address counts.",
+    )
     session_shards: int = Field(
         default=2, ge=1, le=1024, description="SessionShard actors that own conversations."
     )
@@ -354,6 +362,16 @@ class ChorusSettings(BaseSettings):
         if Path(yaml_file).is_file():
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
         return tuple(sources)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or a network (CIDR): {entry!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> ChorusSettings:

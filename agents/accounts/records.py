@@ -132,3 +132,53 @@ class Principal(_Record):
     app_id: str | None = Field(default=None, description="An app key's one app.")
     key_id: str | None = None
     operator: bool = False
+
+
+class InvitationRecord(_Record):
+    """An invitation to join a workspace with a role; its token is in the link only."""
+
+    id: str
+    workspace_id: str
+    email: str = Field(description="Lower-cased; only this account can accept it.")
+    role: Role
+    invited_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    accepted_by: str | None = None
+    revoked_at: datetime | None = None
+
+
+class CreatedInvitation(_Record):
+    """A new invitation, and its token, shown this once (no mail server is needed: the
+    inviter passes the link on)."""
+
+    invitation: InvitationRecord
+    token: str
+    link: str = ""
+
+
+ActorKind = Literal["user", "workspace_key", "app_key", "internal", "anonymous", "system"]
+
+
+class Actor(_Record):
+    """Who did something and from where, as the audit log records it."""
+
+    kind: ActorKind = "system"
+    id: str | None = Field(default=None, description="A user's or a key's id.")
+    ip: str | None = None
+
+
+class AuditRecord(_Record):
+    """One audited event. ``workspace_id`` is None for events of the instance (logins,
+    users, workspaces made); ``user_id`` names the user the event is about, so a
+    workspace's admins see its members' logins. Never holds a secret."""
+
+    id: str
+    at: datetime = Field(default_factory=utcnow)
+    workspace_id: str | None = None
+    action: str = Field(description="For example login.failed, key.created, member.removed.")
+    actor: Actor = Field(default_factory=Actor)
+    user_id: str | None = None
+    target: str | None = Field(default=None, description="The object acted on (an id).")
+    details: dict[str, str | int | bool | None] = Field(default_factory=dict)

@@ -12,7 +12,7 @@ its access within one access-token lifetime, or at once where the caller checks
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,8 +20,12 @@ from agents import error_codes
 from agents.accounts import secrets as sec
 from agents.accounts.errors import AccountLockedError, ConflictError, ForbiddenError
 from agents.accounts.records import (
+    Actor,
     ApiKeyRecord,
+    AuditRecord,
+    CreatedInvitation,
     CreatedKey,
+    InvitationRecord,
     KeyScope,
     MembershipRecord,
     Principal,
@@ -32,7 +36,7 @@ from agents.accounts.records import (
     WorkspaceRecord,
     role_allows,
 )
-from agents.accounts.store import AccountStoreProtocol, workspace_not_found
+from agents.accounts.store import AccountStoreProtocol, invitation_invalid, workspace_not_found
 from agents.errors import InvalidInputError, UnauthorizedError
 from agents.ids import new_id, utcnow
 
@@ -40,6 +44,9 @@ from agents.ids import new_id, utcnow
 WORKSPACE_KEY_PREFIX = "ck"
 APP_KEY_PREFIX = "app"
 REFRESH_PREFIX = "rt"
+INVITATION_PREFIX = "inv"
+#: An action done by the server itself (the first start, the admin CLI).
+SYSTEM = Actor()
 MIN_PASSWORD_CHARS = 8
 
 
@@ -55,6 +62,7 @@ class AccountPolicy:
     slow_after: int = 5
     lock_after: int = 10
     max_delay_s: float = 2.0
+    invitation_ttl: timedelta = timedelta(days=7)
 
 
 def _invalid_credentials() -> UnauthorizedError:
@@ -65,6 +73,13 @@ def _refresh_invalid() -> UnauthorizedError:
     return UnauthorizedError(
         "the refresh token is not valid; log in again", code=error_codes.TOKEN_INVALID
     )
+
+
+def _email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InvalidInputError("not an email address", param="email")
+    return email
 
 
 def check_password_rule(password: str) -> None:
@@ -101,10 +116,9 @@ class AccountService:
         *,
         language: str = "en",
         operator: bool = False,
+        actor: Actor = SYSTEM,
     ) -> UserRecord:
-        email = email.strip().lower()
-        if "@" not in email or email.startswith("@") or email.endswith("@"):
-            raise InvalidInputError("not an email address", param="email")
+        email = _email(email)
         check_password_rule(password)
         user = UserRecord(
             id=new_id("user"),
@@ -114,16 +128,25 @@ class AccountService:
             operator=operator,
             created_at=self._clock(),
         )
-        return await self.store.create_user(user, sec.hash_password(password))
+        created = await self.store.create_user(user, sec.hash_password(password))
+        await self.audit("user.created", actor, user_id=created.id, target=created.id)
+        return created
 
-    async def set_password(self, user_id: str, password: str) -> None:
+    async def set_password(self, user_id: str, password: str, *, actor: Actor = SYSTEM) -> None:
         """An operator's reset: a new password, and every login session of the user ends."""
         check_password_rule(password)
         await self.store.set_password(user_id, sec.hash_password(password))
         await self.store.revoke_sessions(user_id, self._clock())
+        await self.audit("password.reset", actor, user_id=user_id, target=user_id)
 
     async def change_password(
-        self, user_id: str, current: str, new: str, *, session_id: str | None = None
+        self,
+        user_id: str,
+        current: str,
+        new: str,
+        *,
+        session_id: str | None = None,
+        actor: Actor = SYSTEM,
     ) -> None:
         """The user's own change: the current password must match; every other login
         session ends (``session_id``, the caller's own, stays)."""
@@ -134,26 +157,39 @@ class AccountService:
         check_password_rule(new)
         await self.store.set_password(user_id, sec.hash_password(new))
         await self.store.revoke_sessions(user_id, self._clock(), keep=session_id)
+        await self.audit("password.changed", actor, user_id=user_id, target=user_id)
 
     # -- login sessions -------------------------------------------------------------------
 
     async def login(self, email: str, password: str, *, client: str | None = None) -> SessionTokens:
-        """A new login session; the same 401 for an unknown email and a wrong password."""
+        """A new login session; the same 401 for an unknown email and a wrong password.
+        ``client``: the caller's address (throttled too, and audited)."""
         email = email.strip().lower()
         subjects = [f"email:{email}"] + ([f"client:{client}"] if client else [])
-        await self._throttle(subjects)
         found = await self.store.find_user(email)
+        who = Actor(kind="anonymous", ip=client)
+        user_id = found[0].id if found else None
+        try:
+            await self._throttle(subjects)
+        except AccountLockedError:
+            await self.audit("login.locked", who, user_id=user_id, email=email)
+            raise
         ok = sec.verify_password(found[1] if found else None, password)
         if found is None or not ok:
             now = self._clock()
             for subject in subjects:
                 await self.store.add_login_failure(subject, now)
+            await self.audit("login.failed", who, user_id=user_id, email=email)
             raise _invalid_credentials()
         user, password_hash = found
         if sec.needs_rehash(password_hash):
             await self.store.set_password(user.id, sec.hash_password(password))
         await self.store.clear_login_failures(subjects[0])
-        return await self._issue(user, new_id("sess"))
+        tokens = await self._issue(user, new_id("sess"))
+        await self.audit(
+            "login.succeeded", Actor(kind="user", id=user.id, ip=client), user_id=user.id
+        )
+        return tokens
 
     async def _throttle(self, subjects: list[str]) -> None:
         since = self._clock() - self.policy.failure_window
@@ -221,7 +257,12 @@ class AccountService:
     # -- workspaces and members -----------------------------------------------------------
 
     async def create_workspace(
-        self, name: str, owner_id: str, *, workspace_id: str | None = None
+        self,
+        name: str,
+        owner_id: str,
+        *,
+        workspace_id: str | None = None,
+        actor: Actor = SYSTEM,
     ) -> WorkspaceRecord:
         if not name.strip():
             raise InvalidInputError("a workspace needs a name", param="name")
@@ -233,6 +274,7 @@ class AccountService:
                 workspace_id=workspace.id, user_id=owner_id, role="owner", created_at=self._clock()
             )
         )
+        await self.audit("workspace.created", actor, user_id=owner_id, target=workspace.id)
         return workspace
 
     async def membership(self, workspace_id: str, user_id: str) -> MembershipRecord:
@@ -253,22 +295,172 @@ class AccountService:
             )
         return member
 
-    async def set_member(self, workspace_id: str, user_id: str, role: Role) -> MembershipRecord:
+    async def set_member(
+        self, workspace_id: str, user_id: str, role: Role, *, actor: Actor = SYSTEM
+    ) -> MembershipRecord:
         """Adds a member or changes their role; the last owner stays an owner."""
         current = await self.store.get_member(workspace_id, user_id)
         if current is not None and current.role == "owner" and role != "owner":
             await self._keep_an_owner(workspace_id, user_id)
-        return await self.store.put_member(
+        stored = await self.store.put_member(
             MembershipRecord(
                 workspace_id=workspace_id, user_id=user_id, role=role, created_at=self._clock()
             )
         )
+        await self.audit(
+            "member.added" if current is None else "member.role_changed",
+            actor,
+            workspace_id=workspace_id,
+            user_id=user_id,
+            target=user_id,
+            role=role,
+            previous_role=current.role if current else None,
+        )
+        return stored
 
-    async def remove_member(self, workspace_id: str, user_id: str) -> None:
+    async def remove_member(
+        self, workspace_id: str, user_id: str, *, actor: Actor = SYSTEM
+    ) -> None:
         current = await self.store.get_member(workspace_id, user_id)
         if current is not None and current.role == "owner":
             await self._keep_an_owner(workspace_id, user_id)
         await self.store.remove_member(workspace_id, user_id)
+        await self.audit(
+            "member.removed", actor, workspace_id=workspace_id, user_id=user_id, target=user_id
+        )
+
+    # -- invitations ----------------------------------------------------------------------
+
+    async def invite(
+        self, workspace_id: str, email: str, role: Role, *, actor: Actor = SYSTEM
+    ) -> CreatedInvitation:
+        """An invitation for ``email`` to join with ``role``; the token is in the answer
+        only (the inviter passes the link on: no mail server is needed)."""
+        email = _email(email)
+        found = await self.store.find_user(email)
+        if found is not None and await self.store.get_member(workspace_id, found[0].id):
+            raise ConflictError(
+                f"{email} is a member of this workspace already",
+                code=error_codes.ALREADY_MEMBER,
+                param="email",
+            )
+        now = self._clock()
+        token = sec.new_secret(INVITATION_PREFIX)
+        invitation = InvitationRecord(
+            id=new_id("inv"),
+            workspace_id=workspace_id,
+            email=email,
+            role=role,
+            invited_by=actor.id if actor.kind == "user" else None,
+            created_at=now,
+            expires_at=now + self.policy.invitation_ttl,
+        )
+        await self.store.add_invitation(invitation, sec.digest(token))
+        await self.audit(
+            "invitation.created",
+            actor,
+            workspace_id=workspace_id,
+            target=invitation.id,
+            email=email,
+            role=role,
+        )
+        return CreatedInvitation(invitation=invitation, token=token)
+
+    async def revoke_invitation(
+        self, workspace_id: str, invitation_id: str, *, actor: Actor = SYSTEM
+    ) -> InvitationRecord:
+        closed = await self.store.close_invitation(workspace_id, invitation_id, self._clock())
+        if closed is None:
+            raise invitation_invalid()
+        await self.audit(
+            "invitation.revoked", actor, workspace_id=workspace_id, target=invitation_id
+        )
+        return closed
+
+    async def invitation(self, token: str) -> InvitationRecord:
+        """The open invitation of a token; one 404 for unknown, used, revoked, expired."""
+        found = await self.store.find_invitation(sec.digest(token))
+        if (
+            found is None
+            or found.accepted_at is not None
+            or found.revoked_at is not None
+            or found.expires_at <= self._clock()
+        ):
+            raise invitation_invalid()
+        return found
+
+    async def accept_invitation(
+        self,
+        token: str,
+        password: str,
+        *,
+        display_name: str = "",
+        client: str | None = None,
+    ) -> tuple[MembershipRecord, SessionTokens]:
+        """Join the invitation's workspace and log in: with the password of the invited
+        email's account, or, when it has none, making that account with ``password``.
+        A member already keeps their role. The invitation is used once."""
+        invitation = await self.invitation(token)
+        if await self.store.find_user(invitation.email) is None:
+            await self.create_user(
+                invitation.email,
+                password,
+                display_name,
+                actor=Actor(kind="anonymous", ip=client),
+            )
+        tokens = await self.login(invitation.email, password, client=client)
+        user = tokens.user
+        who = Actor(kind="user", id=user.id, ip=client)
+        closed = await self.store.close_invitation(
+            invitation.workspace_id, invitation.id, self._clock(), accepted_by=user.id
+        )
+        if closed is None:  # accepted or revoked meanwhile
+            await self.end_session(user.id, tokens.session_id)
+            raise invitation_invalid()
+        member = await self.store.get_member(invitation.workspace_id, user.id)
+        if member is None:
+            member = await self.set_member(
+                invitation.workspace_id, user.id, invitation.role, actor=who
+            )
+        await self.audit(
+            "invitation.accepted",
+            who,
+            workspace_id=invitation.workspace_id,
+            user_id=user.id,
+            target=invitation.id,
+        )
+        return member, tokens
+
+    async def list_invitations(self, workspace_id: str) -> list[InvitationRecord]:
+        return await self.store.list_invitations(workspace_id)
+
+    # -- the audit log --------------------------------------------------------------------
+
+    async def audit(
+        self,
+        action: str,
+        actor: Actor,
+        *,
+        workspace_id: str | None = None,
+        user_id: str | None = None,
+        target: str | None = None,
+        details: Mapping[str, str | int | bool | None] | None = None,
+        **more: str | int | bool | None,
+    ) -> None:
+        """Record an event (callers pass names and ids, never a secret) with ``details``
+        and the keywords ``more``."""
+        await self.store.add_audit(
+            AuditRecord(
+                id=new_id("aud"),
+                at=self._clock(),
+                workspace_id=workspace_id,
+                action=action,
+                actor=actor,
+                user_id=user_id,
+                target=target,
+                details={**(details or {}), **more},
+            )
+        )
 
     async def _keep_an_owner(self, workspace_id: str, leaving: str) -> None:
         owners = [
@@ -293,6 +485,7 @@ class AccountService:
         app_id: str | None = None,
         expires_at: datetime | None = None,
         created_by: str | None = None,
+        actor: Actor = SYSTEM,
     ) -> CreatedKey:
         """A workspace key with ``scopes`` or, with ``app_id``, an app key; the secret is
         in the answer only."""
@@ -316,7 +509,17 @@ class AccountService:
             created_at=self._clock(),
             expires_at=expires_at,
         )
-        return CreatedKey(key=await self.store.add_key(record, sec.digest(secret)), secret=secret)
+        stored = await self.store.add_key(record, sec.digest(secret))
+        await self.audit(
+            "key.created",
+            actor,
+            workspace_id=workspace_id,
+            target=stored.id,
+            name=name,
+            scopes=",".join(stored.scopes),
+            app_id=app_id,
+        )
+        return CreatedKey(key=stored, secret=secret)
 
     async def key_principal(self, secret: str) -> Principal:
         """The principal of a presented key: 401 unauthorized (unknown), key_revoked,
@@ -339,8 +542,12 @@ class AccountService:
             key_id=key.id,
         )
 
-    async def revoke_key(self, workspace_id: str, key_id: str) -> ApiKeyRecord:
-        return await self.store.revoke_key(workspace_id, key_id, self._clock())
+    async def revoke_key(
+        self, workspace_id: str, key_id: str, *, actor: Actor = SYSTEM
+    ) -> ApiKeyRecord:
+        revoked = await self.store.revoke_key(workspace_id, key_id, self._clock())
+        await self.audit("key.revoked", actor, workspace_id=workspace_id, target=key_id)
+        return revoked
 
     async def list_keys(self, workspace_id: str) -> list[ApiKeyRecord]:
         return await self.store.list_keys(workspace_id)

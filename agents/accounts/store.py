@@ -16,6 +16,8 @@ from agents import error_codes
 from agents.accounts.errors import ConflictError
 from agents.accounts.records import (
     ApiKeyRecord,
+    AuditRecord,
+    InvitationRecord,
     MembershipRecord,
     RefreshTokenRecord,
     UserRecord,
@@ -37,6 +39,13 @@ def workspace_not_found() -> NotFoundError:
 
 def key_not_found() -> NotFoundError:
     return NotFoundError("no such API key in this workspace", code=error_codes.KEY_NOT_FOUND)
+
+
+def invitation_invalid() -> NotFoundError:
+    return NotFoundError(
+        "this invitation is unknown, revoked, expired or accepted already",
+        code=error_codes.INVITATION_INVALID,
+    )
 
 
 def email_taken(email: str) -> ConflictError:
@@ -133,6 +142,40 @@ class AccountStoreProtocol(Protocol):
 
     async def clear_login_failures(self, subject: str) -> None: ...
 
+    # invitations
+
+    async def add_invitation(self, invitation: InvitationRecord, token_hash: str) -> None: ...
+
+    async def find_invitation(self, token_hash: str) -> InvitationRecord | None: ...
+
+    async def list_invitations(self, workspace_id: str) -> list[InvitationRecord]:
+        """The workspace's invitations not accepted nor revoked, oldest first."""
+        ...
+
+    async def close_invitation(
+        self,
+        workspace_id: str,
+        invitation_id: str,
+        at: datetime,
+        *,
+        accepted_by: str | None = None,
+    ) -> InvitationRecord | None:
+        """Mark an open invitation accepted (by ``accepted_by``) or revoked; None when
+        it was not open (one UPDATE: an invitation is used once)."""
+        ...
+
+    # the audit log
+
+    async def add_audit(self, event: AuditRecord) -> None: ...
+
+    async def list_audit(
+        self, workspace_id: str | None, *, before: datetime | None = None, limit: int = 100
+    ) -> list[AuditRecord]:
+        """Newest first: a workspace's events and the instance events about its current
+        members; with None, the instance's own events (the operator's view: logins, users
+        and workspaces made, never what happened inside a workspace)."""
+        ...
+
 
 @dataclass
 class InMemoryAccountStore:
@@ -145,6 +188,8 @@ class InMemoryAccountStore:
     refresh: dict[str, tuple[RefreshTokenRecord, str]] = field(default_factory=dict)
     keys: dict[str, tuple[ApiKeyRecord, str]] = field(default_factory=dict)
     failures: dict[str, list[datetime]] = field(default_factory=dict)
+    invitations: dict[str, tuple[InvitationRecord, str]] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
 
     async def create_user(self, user: UserRecord, password_hash: str) -> UserRecord:
         if any(u.email == user.email for u in self.users.values()):
@@ -260,3 +305,58 @@ class InMemoryAccountStore:
 
     async def clear_login_failures(self, subject: str) -> None:
         self.failures.pop(subject, None)
+
+    async def add_invitation(self, invitation: InvitationRecord, token_hash: str) -> None:
+        self.invitations[invitation.id] = (invitation, token_hash)
+
+    async def find_invitation(self, token_hash: str) -> InvitationRecord | None:
+        return next((i for i, h in self.invitations.values() if h == token_hash), None)
+
+    async def list_invitations(self, workspace_id: str) -> list[InvitationRecord]:
+        found = [
+            i
+            for i, _ in self.invitations.values()
+            if i.workspace_id == workspace_id and i.accepted_at is None and i.revoked_at is None
+        ]
+        return sorted(found, key=lambda i: i.created_at)
+
+    async def close_invitation(
+        self,
+        workspace_id: str,
+        invitation_id: str,
+        at: datetime,
+        *,
+        accepted_by: str | None = None,
+    ) -> InvitationRecord | None:
+        found = self.invitations.get(invitation_id)
+        if found is None or found[0].workspace_id != workspace_id:
+            return None
+        invitation, token_hash = found
+        if invitation.accepted_at is not None or invitation.revoked_at is not None:
+            return None
+        closed = invitation.model_copy(
+            update={"accepted_at": at, "accepted_by": accepted_by}
+            if accepted_by
+            else {"revoked_at": at}
+        )
+        self.invitations[invitation_id] = (closed, token_hash)
+        return closed
+
+    async def add_audit(self, event: AuditRecord) -> None:
+        self.audit.append(event)
+
+    async def list_audit(
+        self, workspace_id: str | None, *, before: datetime | None = None, limit: int = 100
+    ) -> list[AuditRecord]:
+        members = {u for (w, u) in self.members if w == workspace_id}
+        found = [
+            e
+            for e in self.audit
+            if (before is None or e.at < before)
+            and (
+                e.workspace_id == workspace_id
+                or (workspace_id is not None and e.workspace_id is None and e.user_id in members)
+            )
+        ]
+        found.sort(key=lambda e: (e.at, e.id), reverse=True)
+        return found[:limit]

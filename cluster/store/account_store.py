@@ -15,12 +15,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Result, delete, func, select, update
+from sqlalchemy import ColumnElement, Result, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from agents.accounts.records import (
     ApiKeyRecord,
+    AuditRecord,
+    InvitationRecord,
     MembershipRecord,
     RefreshTokenRecord,
     UserRecord,
@@ -31,6 +33,8 @@ from agents.errors import InvalidInputError
 from cluster.store.base_store import BaseSqlStore
 from cluster.store.tables.accounts import (
     ApiKeyRow,
+    AuditRow,
+    InvitationRow,
     LoginFailureRow,
     MembershipRow,
     RefreshTokenRow,
@@ -235,6 +239,87 @@ class SqlAccountStore(BaseSqlStore):
     async def clear_login_failures(self, subject: str) -> None:
         async with self._session(write=True) as session:
             await session.execute(delete(LoginFailureRow).where(LoginFailureRow.subject == subject))
+
+    # invitations
+
+    async def add_invitation(self, invitation: InvitationRecord, token_hash: str) -> None:
+        row = InvitationRow.from_record(invitation)
+        row.token_hash = token_hash
+        async with self._session(write=True) as session:
+            await self._workspace(session, invitation.workspace_id)
+            await self._add(session, row, InvalidInputError(f"invitation '{invitation.id}' exists"))
+
+    async def find_invitation(self, token_hash: str) -> InvitationRecord | None:
+        query = select(InvitationRow).where(InvitationRow.token_hash == token_hash)
+        async with self._session() as session:
+            row = await session.scalar(query)
+            return None if row is None else row.to_record()
+
+    async def list_invitations(self, workspace_id: str) -> list[InvitationRecord]:
+        query = (
+            select(InvitationRow)
+            .where(
+                InvitationRow.workspace_id == workspace_id,
+                InvitationRow.accepted_at.is_(None),
+                InvitationRow.revoked_at.is_(None),
+            )
+            .order_by(InvitationRow.created_at, InvitationRow.id)
+        )
+        async with self._session() as session:
+            return [row.to_record() for row in await session.scalars(query)]
+
+    async def close_invitation(
+        self,
+        workspace_id: str,
+        invitation_id: str,
+        at: datetime,
+        *,
+        accepted_by: str | None = None,
+    ) -> InvitationRecord | None:
+        """One conditional UPDATE: of concurrent callers, one closes it."""
+        values = {"accepted_at": at, "accepted_by": accepted_by} if accepted_by else {}
+        query = (
+            update(InvitationRow)
+            .where(
+                InvitationRow.id == invitation_id,
+                InvitationRow.workspace_id == workspace_id,
+                InvitationRow.accepted_at.is_(None),
+                InvitationRow.revoked_at.is_(None),
+            )
+            .values(values or {"revoked_at": at})
+        )
+        async with self._session(write=True) as session:
+            if _rowcount(await session.execute(query)) == 0:
+                return None
+            row = await session.get(InvitationRow, invitation_id, populate_existing=True)
+            assert row is not None  # just updated
+            return row.to_record()
+
+    # the audit log
+
+    async def add_audit(self, event: AuditRecord) -> None:
+        async with self._session(write=True) as session:
+            session.add(AuditRow.from_record(event))
+
+    async def list_audit(
+        self, workspace_id: str | None, *, before: datetime | None = None, limit: int = 100
+    ) -> list[AuditRecord]:
+        if workspace_id is None:
+            where: ColumnElement[bool] = AuditRow.workspace_id.is_(None)
+        else:
+            members = select(MembershipRow.user_id).where(
+                MembershipRow.workspace_id == workspace_id
+            )
+            where = or_(
+                AuditRow.workspace_id == workspace_id,
+                and_(AuditRow.workspace_id.is_(None), AuditRow.user_id.in_(members)),
+            )
+        query = select(AuditRow).where(where)
+        if before is not None:
+            query = query.where(AuditRow.at < before)
+        query = query.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+        async with self._session() as session:
+            return [row.to_record() for row in await session.scalars(query)]
 
     # helpers
 

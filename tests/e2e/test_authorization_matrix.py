@@ -193,6 +193,16 @@ class Workspace:
         self.ok(self.http.post("/api/members", json={"email": email, "role": "member"}))
         return str(user["id"])
 
+    def _invite(self) -> Any:
+        email = f"invited-{secrets.token_hex(4)}@{self.name.lower()}.test"
+        return self.ok(self.http.post("/api/invitations", json={"email": email, "role": "member"}))
+
+    def new_invitation(self) -> str:
+        return str(self._invite()["invitation"]["id"])
+
+    def new_invitation_token(self) -> str:
+        return str(self._invite()["token"])
+
     def new_spare_email(self) -> str:
         email = f"spare-{secrets.token_hex(4)}@{self.name.lower()}.test"
         self.ok(
@@ -282,6 +292,18 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("DELETE", "/api/keys/{key_id}"): lambda ws, c, f: Call(
         f"/api/keys/{ws.new_key() if f else ws.shared('key')}"
     ),
+    ("GET", "/api/invitations"): lambda ws, c, f: Call("/api/invitations"),
+    ("POST", "/api/invitations"): lambda ws, c, f: Call(
+        "/api/invitations", json={"email": f"i-{secrets.token_hex(4)}@m.test", "role": "member"}
+    ),
+    ("DELETE", "/api/invitations/{invitation_id}"): lambda ws, c, f: Call(
+        f"/api/invitations/{ws.new_invitation() if f else ws.shared('invitation')}"
+    ),
+    ("POST", "/api/invitations/accept"): lambda ws, c, f: Call(  # makes the invited account
+        "/api/invitations/accept", json={"token": ws.new_invitation_token(), "password": PASSWORD}
+    ),
+    ("GET", "/api/audit"): lambda ws, c, f: Call("/api/audit"),
+    ("GET", "/api/admin/audit"): lambda ws, c, f: Call("/api/admin/audit"),
     ("GET", "/api/admin/users"): lambda ws, c, f: Call("/api/admin/users"),
     ("POST", "/api/admin/users"): lambda ws, c, f: Call(
         "/api/admin/users",
@@ -566,7 +588,7 @@ def test_every_route_for_every_caller(server: str, server_data_dir: Path, local_
     callers, spaces = _setup(server, server_data_dir, local_site)
     for ws in spaces.values():  # made once, before callers race to make them
         for what in ("app", "conversation", "kb", "doc", "workflow", "workflow_run", "crew",
-                     "crew_run", "provider", "key", "member"):  # fmt: skip
+                     "crew_run", "provider", "key", "member", "invitation"):  # fmt: skip
             ws.shared(what)
     wrong: list[str] = []
     crossed = {"reads": 0, "writes": 0}

@@ -16,7 +16,10 @@ import pytest
 
 from agents.accounts.errors import ConflictError
 from agents.accounts.records import (
+    Actor,
     ApiKeyRecord,
+    AuditRecord,
+    InvitationRecord,
     MembershipRecord,
     RefreshTokenRecord,
     UserRecord,
@@ -332,6 +335,77 @@ async def test_login_failures_are_counted_since_a_time_and_cleared(
     assert await store.count_login_failures(subject, PAST) == 0
     assert await store.count_login_failures(other, PAST) == 1
     await store.clear_login_failures(subject)  # nothing left: no error
+
+
+# -- invitations and the audit log ----------------------------------------------------------
+
+
+def invitation(ws: str, **fields: Any) -> InvitationRecord:
+    values: dict[str, Any] = {
+        "id": new_id("inv"),
+        "workspace_id": ws,
+        "email": email(),
+        "role": "editor",
+        "created_at": PAST,
+        "expires_at": LAST,
+    }
+    return InvitationRecord(**(values | fields))
+
+
+async def test_invitations_are_found_by_hash_listed_and_closed_once(
+    store: AccountStoreProtocol, ws: str, other_ws: str
+) -> None:
+    await store.create_workspace(WorkspaceRecord(id=ws, name="Team"))
+    ada = await store.create_user(user(), "hash")
+    first, second = invitation(ws), invitation(ws, created_at=LATER)
+    hashes = secret_hash(), secret_hash()
+    await store.add_invitation(first, hashes[0])
+    await store.add_invitation(second, hashes[1])
+    assert await store.find_invitation(hashes[1]) == second
+    assert await store.find_invitation(secret_hash()) is None
+    assert await store.list_invitations(ws) == [first, second]
+    assert await store.list_invitations(other_ws) == []
+
+    assert await store.close_invitation(other_ws, first.id, LATER, accepted_by=ada.id) is None
+    accepted = first.model_copy(update={"accepted_at": LATER, "accepted_by": ada.id})
+    results = await asyncio.gather(
+        *(store.close_invitation(ws, first.id, LATER, accepted_by=ada.id) for _ in range(3))
+    )
+    assert [r for r in results if r is not None] == [accepted]  # used once
+    assert await store.close_invitation(ws, first.id, LAST) is None  # not revoked after
+    revoked = await store.close_invitation(ws, second.id, LAST)
+    assert revoked == second.model_copy(update={"revoked_at": LAST})
+    assert await store.list_invitations(ws) == []
+    assert await store.find_invitation(hashes[0]) == accepted
+
+
+async def test_the_audit_log_by_workspace_with_its_members_logins(
+    store: AccountStoreProtocol, ws: str, other_ws: str
+) -> None:
+    await store.create_workspace(WorkspaceRecord(id=ws, name="Team"))
+    ada = await store.create_user(user(), "hash")
+    bob = await store.create_user(user(), "hash")
+    await store.put_member(MembershipRecord(workspace_id=ws, user_id=ada.id, role="owner"))
+    by_ada = Actor(kind="user", id=ada.id, ip="10.0.0.1")
+    events = [
+        AuditRecord(id=new_id("aud"), at=PAST, action="login.succeeded", actor=by_ada,
+                    user_id=ada.id),
+        AuditRecord(id=new_id("aud"), at=LATER, workspace_id=ws, action="key.created",
+                    actor=by_ada, target="key_1", details={"name": "ci", "app_id": None}),
+        AuditRecord(id=new_id("aud"), at=LATER, action="login.failed",
+                    actor=Actor(kind="anonymous"), user_id=bob.id),
+        AuditRecord(id=new_id("aud"), at=LAST, workspace_id=other_ws, action="key.revoked",
+                    actor=Actor(kind="user", id=bob.id)),
+    ]  # fmt: skip
+    for event in events:
+        await store.add_audit(event)
+    assert await store.list_audit(ws) == [events[1], events[0]]  # bob is no member
+    assert await store.list_audit(ws, before=LATER) == [events[0]]
+    assert await store.list_audit(ws, limit=1) == [events[1]]
+    assert await store.list_audit(other_ws) == [events[3]]
+    instance = await store.list_audit(None)
+    assert events[1] not in instance and events[3] not in instance
+    assert {events[0].id, events[2].id} <= {e.id for e in instance}
 
 
 # -- SQL only ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The tables of accounts: users, workspace members, refresh tokens, API keys and failed
-logins (workspaces are ``base.WorkspaceRow``).
+"""The tables of accounts: users, workspace members, refresh tokens, API keys, failed
+logins, invitations and the audit log (workspaces are ``base.WorkspaceRow``).
 
 A row holds one record (see RecordRow) and, beside it, the hash the record never
 carries (``password_hash``, ``token_hash``, ``key_hash``); a secret is found by its
@@ -9,12 +9,15 @@ hash, so each hash is unique.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agents.accounts.records import (
     ApiKeyRecord,
+    AuditRecord,
+    InvitationRecord,
     MembershipRecord,
     RefreshTokenRecord,
     UserRecord,
@@ -103,3 +106,41 @@ class LoginFailureRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subject: Mapped[str] = mapped_column(String)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InvitationRow(RecordRow[InvitationRecord]):
+    """An invitation to a workspace, found by its token's hash."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("token_hash"), Index(None, "workspace_id"))
+    record_model = InvitationRecord
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    email: Mapped[str] = mapped_column(String)
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[str | None] = mapped_column(String)
+    token_hash: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    accepted_by: Mapped[str | None] = mapped_column(String)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditRow(RecordRow[AuditRecord]):
+    """One audited event; read newest first, by workspace or by the user it is about.
+    No foreign keys: the log outlives what it names."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "workspace_id", "at"), Index(None, "user_id", "at"))
+    record_model = AuditRecord
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    workspace_id: Mapped[str | None] = mapped_column(String)
+    action: Mapped[str] = mapped_column(String)
+    actor: Mapped[dict[str, Any]] = mapped_column(json_column())
+    user_id: Mapped[str | None] = mapped_column(String)
+    target: Mapped[str | None] = mapped_column(String)
+    details: Mapped[dict[str, Any]] = mapped_column(json_column())

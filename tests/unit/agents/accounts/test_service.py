@@ -11,6 +11,7 @@ import pytest
 
 from agents import error_codes
 from agents.accounts.errors import AccountLockedError, ConflictError, ForbiddenError
+from agents.accounts.records import Actor
 from agents.accounts.secrets import AccessTokenSigner, digest
 from agents.accounts.service import AccountPolicy, AccountService
 from agents.accounts.store import InMemoryAccountStore
@@ -250,3 +251,109 @@ async def test_a_user_acts_only_in_their_workspaces(env: Env) -> None:
     assert await _code(env.service.user_principal(tokens.access_token, theirs.id)) == (
         error_codes.WORKSPACE_NOT_FOUND
     )
+
+
+# -- invitations ------------------------------------------------------------------------
+
+
+async def _team(env: Env) -> tuple[str, str]:
+    owner = await env.service.create_user("owner@example.com", PASSWORD)
+    team = await env.service.create_workspace("Team", owner.id)
+    return team.id, owner.id
+
+
+async def test_an_invitation_makes_the_account_and_is_used_once(env: Env) -> None:
+    team, owner = await _team(env)
+    by_owner = Actor(kind="user", id=owner, ip="10.1.1.1")
+    made = await env.service.invite(team, " New@Example.com", "editor", actor=by_owner)
+    assert made.invitation.email == "new@example.com" and made.invitation.invited_by == owner
+    assert made.token not in repr(env.store.invitations)  # only its hash is stored
+    assert [i.id for i in await env.service.list_invitations(team)] == [made.invitation.id]
+
+    member, tokens = await env.service.accept_invitation(made.token, PASSWORD, display_name="N")
+    assert member.role == "editor" and member.user_id == tokens.user.id
+    assert tokens.user.email == "new@example.com" and tokens.user.display_name == "N"
+    who = await env.service.user_principal(tokens.access_token, team)
+    assert who.role == "editor"
+    assert await env.service.list_invitations(team) == []
+    assert await _code(env.service.accept_invitation(made.token, PASSWORD)) == (
+        error_codes.INVITATION_INVALID
+    )
+
+
+async def test_an_existing_account_accepts_with_its_own_password(env: Env) -> None:
+    team, _ = await _team(env)
+    bob = await env.service.create_user("bob@example.com", PASSWORD)
+    made = await env.service.invite(team, "bob@example.com", "member")
+    assert await _code(env.service.accept_invitation(made.token, "not the password")) == (
+        error_codes.INVALID_CREDENTIALS
+    )
+    member, tokens = await env.service.accept_invitation(made.token, PASSWORD)
+    assert member.user_id == bob.id and tokens.user.id == bob.id
+    again = await _code(env.service.invite(team, "BOB@example.com", "admin"))
+    assert again == error_codes.ALREADY_MEMBER
+
+
+async def test_revoked_and_expired_invitations_are_one_answer(env: Env) -> None:
+    team, _ = await _team(env)
+    revoked = await env.service.invite(team, "r@example.com", "member")
+    await env.service.revoke_invitation(team, revoked.invitation.id)
+    expired = await env.service.invite(team, "e@example.com", "member")
+    env.clock.now += timedelta(days=8)
+    for token in (revoked.token, expired.token, "inv-" + secrets.token_urlsafe(16)):
+        assert await _code(env.service.accept_invitation(token, PASSWORD)) == (
+            error_codes.INVITATION_INVALID
+        )
+    assert await env.store.find_user("r@example.com") is None  # nothing was made
+    someone = await env.service.create_user("someone@example.com", PASSWORD)
+    other = await env.service.create_workspace("Other", someone.id)
+    assert await _code(env.service.revoke_invitation(other.id, expired.invitation.id)) == (
+        error_codes.INVITATION_INVALID
+    )
+
+
+# -- the audit log ----------------------------------------------------------------------
+
+
+async def test_the_audit_log_records_who_did_what_and_never_a_secret(env: Env) -> None:
+    team, owner = await _team(env)
+    ada = Actor(kind="user", id=owner, ip="192.0.2.7")
+
+    def tick() -> None:
+        env.clock.now += timedelta(seconds=1)
+
+    tick()
+    with pytest.raises(UnauthorizedError):
+        await env.service.login("owner@example.com", "wrong password", client="192.0.2.9")
+    tick()
+    await env.service.login("owner@example.com", PASSWORD, client="192.0.2.7")
+    tick()
+    key = await env.service.create_key(team, "ci", scopes=["read"], actor=ada)
+    tick()
+    await env.service.revoke_key(team, key.key.id, actor=ada)
+    tick()
+    invited = await env.service.invite(team, "x@example.com", "member", actor=ada)
+
+    events = await env.store.list_audit(team)
+    assert [e.action for e in events[:5]] == [
+        "invitation.created",
+        "key.revoked",
+        "key.created",
+        "login.succeeded",
+        "login.failed",
+    ]
+    assert {e.action for e in events[5:]} == {"workspace.created", "user.created"}  # at once
+    failed = events[4]
+    assert failed.actor.kind == "anonymous" and failed.actor.ip == "192.0.2.9"
+    assert failed.user_id == owner and failed.workspace_id is None
+    assert events[2].actor == ada and events[2].details["name"] == "ci"
+    everything = repr(env.store.audit)
+    for secret in (PASSWORD, key.secret, invited.token):
+        assert secret not in everything
+    # the instance's own view holds logins, not what happened in the workspace
+    assert {e.action for e in await env.store.list_audit(None)} == {
+        "user.created",
+        "workspace.created",
+        "login.failed",
+        "login.succeeded",
+    }
