@@ -194,7 +194,12 @@ async def refresh(body: RefreshBody, request: Request, _: None = requires(PUBLIC
     token = body.refresh_token or request.cookies.get(REFRESH_COOKIE)
     if not token:
         raise UnauthorizedError("no refresh token (body or chorus_refresh cookie)")
-    return _session(request, await _accounts(request).refresh(token))
+    try:
+        tokens = await _accounts(request).refresh(token)
+    except UnauthorizedError:
+        _edge(request).forget()  # a reused token ended its session: refuse its access now
+        raise
+    return _session(request, tokens)
 
 
 @router.post("/auth/logout", status_code=204, summary="End the refresh token's login session")

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from cluster.account_cli import add_account_parsers
+from cluster.account_cli import run as account_run
 from cluster.accounts import INITIAL_LOGIN_FILE
 from cluster.admin_cli import add_admin_parser
 from cluster.admin_cli import run as admin_run
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_kb_parser(sub)
     add_admin_parser(sub)
+    add_account_parsers(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
@@ -155,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         return kb_run(args)
     if args.command == "admin":
         return admin_run(args)
+    if args.command in ("login", "logout", "keys"):
+        return account_run(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -4,7 +4,8 @@ A thin client of a running server's REST API (``/api/knowledge-bases``), not of
 its internals: every command is one or two HTTP calls with httpx. The server is
 ``--url`` (or ``CHORUS_URL``, default ``http://127.0.0.1:8000``), the workspace
 ``--workspace`` (header ``X-Workspace-Id``, default ``local``), the credential
-``--api-key`` (or ``CHORUS_API_KEY``: a workspace key or an access token).
+``--api-key`` (or ``CHORUS_API_KEY``: a workspace key or an access token), else the
+login ``chorus login`` saved (see :mod:`cluster.cli_http`).
 
 Results go to stdout; progress bars and errors to stderr. A server error
 (OpenAI's error JSON) prints ``error: <message> (<code>)`` and exits 1; a
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -26,8 +26,14 @@ import httpx
 from pydantic import JsonValue
 
 from agents.errors import ChorusError
+from cluster.cli_http import (
+    add_server_options,
+    auth_for,
+    guarded,
+    raise_for_error,
+    server_url,
+)
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_WORKSPACE = "local"
 PREFIX = "/api/knowledge-bases"
 TERMINAL = ("ready", "failed")
@@ -91,13 +97,19 @@ class KbClient:
     """The knowledge-base endpoints; a server's error JSON is raised as a ``ChorusError``."""
 
     def __init__(
-        self, url: str, workspace: str, timeout: float = 60.0, *, credential: str | None = None
+        self,
+        url: str,
+        workspace: str,
+        timeout: float = 60.0,
+        *,
+        credential: str | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         headers = {"X-Workspace-Id": workspace}
         if credential:
             headers["Authorization"] = f"Bearer {credential}"
-        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, auth=auth)
 
     def close(self) -> None:
         self.http.close()
@@ -112,7 +124,7 @@ class KbClient:
     ) -> httpx.Response:
         """``path`` is relative to ``/api/knowledge-bases`` ("" for the collection)."""
         resp = self.http.request(method, PREFIX + path, json=body, files=files)
-        _raise_for_error(resp)
+        raise_for_error(resp)
         return resp
 
     def create_kb(self, body: dict[str, JsonValue]) -> KnowledgeBaseJson:
@@ -154,27 +166,11 @@ class KbClient:
         with self.http.stream("GET", path, timeout=httpx.Timeout(30.0, read=None)) as resp:
             if resp.is_error:
                 resp.read()
-                _raise_for_error(resp)
+                raise_for_error(resp)
             for line in resp.iter_lines():
                 if line.startswith("data:"):
                     event: DocumentStateJson = json.loads(line[5:])
                     yield event
-
-
-def _raise_for_error(resp: httpx.Response) -> None:
-    if not resp.is_error:
-        return
-    code, message = f"http_{resp.status_code}", resp.text.strip()[:300] or resp.reason_phrase
-    try:
-        body = resp.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        code = body["error"].get("code") or code
-        message = body["error"].get("message") or message
-    elif isinstance(body, dict) and "detail" in body:  # a route this server does not have
-        message = str(body["detail"])
-    raise ChorusError(message, code=code, details={"status_code": resp.status_code})
 
 
 class ProgressBar:
@@ -335,58 +331,27 @@ def query(client: KbClient, args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``kb`` subcommand ``args.kb_func``; errors become a message and exit code 1."""
-    url = getattr(args, "url", None) or os.environ.get("CHORUS_URL") or DEFAULT_URL
-    credential = getattr(args, "api_key", None) or os.environ.get("CHORUS_API_KEY")
+    url = server_url(getattr(args, "url", None))
     client = KbClient(
-        url, getattr(args, "workspace", None) or DEFAULT_WORKSPACE, credential=credential
+        url,
+        getattr(args, "workspace", None) or DEFAULT_WORKSPACE,
+        auth=auth_for(url, getattr(args, "api_key", None)),
     )
     try:
-        return int(args.kb_func(client, args))
-    except ChorusError as exc:
-        print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
-    except httpx.ConnectError:
-        print(
-            f"error: cannot reach Chorus at {client.url}; start it with `chorus serve` "
-            "(or point --url / CHORUS_URL at a running server)",
-            file=sys.stderr,
-        )
-    except httpx.TimeoutException:
-        print(f"error: Chorus at {client.url} did not answer in time", file=sys.stderr)
-    except httpx.HTTPError as exc:
-        print(f"error: talking to Chorus at {client.url} failed: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        return 130
+        return guarded(url, lambda: args.kb_func(client, args))
     finally:
         client.close()
-    return 1
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS: the options work before or after the subcommand without overwriting each other.
-    parser.add_argument(
-        "--url", default=argparse.SUPPRESS, help=f"server (default CHORUS_URL or {DEFAULT_URL})"
-    )
-    parser.add_argument(
-        "--workspace",
-        default=argparse.SUPPRESS,
-        help="workspace id, for a user's token (a key acts in its own; default local)",
-    )
-    parser.add_argument(
-        "--api-key",
-        default=argparse.SUPPRESS,
-        help="a workspace key (ck-...) or access token (default CHORUS_API_KEY)",
-    )
 
 
 def add_kb_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``chorus kb ...`` on the top-level subparsers; the command runs with ``run``."""
     kb = sub.add_parser("kb", help="manage knowledge bases on a running server")
-    _common(kb)
+    add_server_options(kb)
     cmds = kb.add_subparsers(dest="kb_command", required=True)
 
     def command(name: str, func: Command, help: str) -> argparse.ArgumentParser:
         parser = cmds.add_parser(name, help=help)
-        _common(parser)
+        add_server_options(parser)
         parser.set_defaults(kb_func=func)
         return parser
 

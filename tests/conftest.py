@@ -14,6 +14,10 @@ from cluster.ray_runtime import apply_loopback_env
 apply_loopback_env()  # before anything imports Ray: keep every test on 127.0.0.1
 keep_crewai_offline()  # before anything imports CrewAI, as the composition root does
 
+# The CLI's saved logins: never the developer's own (a test logs in where it says).
+os.environ["CHORUS_CONFIG_DIR"] = str(Path(__file__).resolve().parent / ".no-config")
+os.environ.pop("CHORUS_API_KEY", None)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 

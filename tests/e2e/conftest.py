@@ -142,6 +142,9 @@ def server(server_data_dir: Path, local_site: str) -> Iterator[str]:
         "CHORUS_ENGINES": json.dumps([{"name": "smollm2-135m-instruct"}, *SCRIPTED_ENGINES]),
         "CHORUS_ADMIN_PASSWORD": auth.ADMIN_PASSWORD,
         "CHORUS_ACCESS_TOKEN_MINUTES": "600",  # the operator's token lasts the session
+        # loopback is a proxy: a test names its caller's address (X-Forwarded-For), so one
+        # test's failed logins never lock the others out
+        "CHORUS_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
     }
     chorus = Path(sys.executable).parent / "chorus"
     with open(log_path, "w") as log:
