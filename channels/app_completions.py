@@ -29,7 +29,11 @@ class AppCompletions:
         self.store = store
         self.sessions = sessions
 
-    async def handle(self, req: ChatRequest, workspace_id: str) -> Response:
+    async def handle(
+        self, req: ChatRequest, workspace_id: str, *, owner: str | None = None
+    ) -> Response:
+        """``owner``: an end user's or member's id, which the conversation is theirs by
+        (over the request's ``user``)."""
         app_id = req.model.removeprefix(PREFIX)
         app = await self.store.get_app(workspace_id, app_id)
         if app.published_version is None:
@@ -43,7 +47,7 @@ class AppCompletions:
             if m.role in ("user", "assistant") and m.text()
         ]
         started = await self.sessions.start(
-            workspace_id, app_id, new_id("conv"), user_id=req.user, history=history
+            workspace_id, app_id, new_id("conv"), user_id=owner or req.user, history=history
         )
         conv_id = started.conversation_id
         events = self.sessions.send(workspace_id, conv_id, last.text())

@@ -31,7 +31,7 @@ from starlette.requests import HTTPConnection, Request
 from agents import error_codes
 from agents.accounts.errors import ForbiddenError
 from agents.accounts.records import Actor, KeyScope, Principal, Role, role_allows
-from agents.accounts.secrets import INTERNAL_PREFIX
+from agents.accounts.secrets import END_USER_PREFIX, INTERNAL_PREFIX
 from agents.accounts.service import APP_KEY_PREFIX, WORKSPACE_KEY_PREFIX, AccountService
 from agents.errors import ChorusError, NotFoundError, UnauthorizedError
 
@@ -49,13 +49,15 @@ WS_UNAUTHORIZED, WS_FORBIDDEN = 4401, 4403
 class Policy:
     """Who may call a route. ``roles``: the least role of a user in the workspace;
     ``scopes``: workspace-key scopes, any of which will do; ``app_keys``: an app key
-    may call it (the route then confines it to its app); ``internal``: the server's
-    own credential may; ``anonymous``: no credential is needed."""
+    may call it (the route then confines it to its app); ``end_users``: so may an end
+    user of an app (confined to the app and their own conversations); ``internal``:
+    the server's own credential may; ``anonymous``: no credential is needed."""
 
     name: str
     role: Role | None = None
     scopes: frozenset[KeyScope] = field(default_factory=frozenset)
     app_keys: bool = False
+    end_users: bool = False
     internal: bool = False
     anonymous: bool = False
     signed_in: bool = False
@@ -73,6 +75,10 @@ class Policy:
             return
         raise ForbiddenError(self._needs(), details={"policy": self.name})
 
+    def admits(self, who: Principal | None) -> bool:
+        """Whether this caller may (without raising)."""
+        return self.anonymous or (who is not None and self._allows(who))
+
     def _allows(self, who: Principal) -> bool:
         if self.operator:
             return who.kind == "user" and who.operator
@@ -89,6 +95,8 @@ class Policy:
             return bool(self.scopes & set(who.scopes))
         if who.kind == "app_key":
             return self.app_keys
+        if who.kind == "end_user":
+            return self.end_users
         return who.kind == "internal" and self.internal
 
     def _needs(self) -> str:
@@ -103,6 +111,8 @@ class Policy:
             parts.append("a workspace key with scope " + " or ".join(sorted(self.scopes)))
         if self.app_keys:
             parts.append("an app key of this app")
+        if self.end_users:
+            parts.append("an end user of this app")
         return "this needs " + (", or ".join(parts) or "a different credential")
 
 
@@ -111,12 +121,19 @@ _WRITE_SCOPES: frozenset[KeyScope] = frozenset({"write", "admin"})
 _ADMIN_SCOPES: frozenset[KeyScope] = frozenset({"admin"})
 #: Open to anyone (health, login).
 PUBLIC = Policy("public", anonymous=True)
+#: Open to anyone; a credential, when one is sent, must be valid (the route may use it).
+ANYONE = Policy("anyone", anonymous=True)
 #: A logged-in user, in any workspace or none (their own account).
 SIGNED_IN = Policy("signed_in", signed_in=True)
 #: Read a workspace's things: members; workspace keys of any scope.
 READ = Policy("read", role="member", scopes=_READ_SCOPES, internal=True)
 #: Talk to a workspace's published apps: READ's callers and the app's own keys.
 USE = Policy("use", role="member", scopes=_READ_SCOPES, app_keys=True, internal=True)
+#: Chat with a published app: USE's callers and the app's end users (their own
+#: conversations only).
+CHAT = Policy(
+    "chat", role="member", scopes=_READ_SCOPES, app_keys=True, end_users=True, internal=True
+)
 #: Create and change apps, workflows, knowledge, tools and crews: editors; write keys.
 WRITE = Policy("write", role="editor", scopes=_WRITE_SCOPES, internal=True)
 #: Members, keys and channels: admins; admin keys.
@@ -171,8 +188,9 @@ def workspace(policy: Policy) -> Any:
 
 
 def confine_to_app(who: Principal | None, app_id: str) -> None:
-    """An app key talks to its own app only (another app is 'not found' to it)."""
-    if who is not None and who.kind == "app_key" and who.app_id != app_id:
+    """An app key or an end user talks to its own app only (another app is 'not found'
+    to it)."""
+    if who is not None and who.app_id is not None and who.app_id != app_id:
         raise NotFoundError("no such app", code=error_codes.APP_NOT_FOUND, param="app_id")
 
 
@@ -246,7 +264,7 @@ def actor(conn: HTTPConnection) -> Actor:
     ip = client_address(conn)
     if who is None:
         return Actor(kind="anonymous", ip=ip)
-    return Actor(kind=who.kind, id=who.user_id or who.key_id, ip=ip)
+    return Actor(kind=who.kind, id=who.user_id or who.key_id or who.end_user_id, ip=ip)
 
 
 async def audit(
@@ -335,6 +353,8 @@ class Edge:
     async def _principal(self, token: str, selected: str | None) -> Principal:
         if token.startswith((WORKSPACE_KEY_PREFIX + "-", APP_KEY_PREFIX + "-")):
             return await self.accounts.key_principal(token)
+        if token.startswith(END_USER_PREFIX):
+            return self.accounts.signer.check_end_user(token)
         if token.startswith(INTERNAL_PREFIX):
             workspace_id = self.accounts.signer.check_internal(token)
             return Principal(kind="internal", workspace_id=workspace_id, scopes=["read", "write"])

@@ -25,9 +25,21 @@ from agents.accounts.records import Principal
 from agents.engine import ChatRequest
 from channels.app_completions import PREFIX as APP_PREFIX
 from channels.app_completions import AppCompletions
-from channels.auth import OPERATOR, PUBLIC, READ, USE, Edge, Policy, confine_to_app, requires
+from channels.auth import (
+    CHAT,
+    OPERATOR,
+    PUBLIC,
+    READ,
+    USE,
+    WRITE,
+    Edge,
+    Policy,
+    confine_to_app,
+    requires,
+)
 from channels.openai_api import ModelList, OpenAIApi, parse_body
 from channels.routes import build_http_app
+from channels.webapp_api import end_user_may_chat
 from channels.ws_chat import WsChatSession
 from cluster.accounts import first_start
 from cluster.engines.deployments import (
@@ -115,27 +127,40 @@ class Gateway:
         return await self.openai.models()
 
     @app.post("/v1/chat/completions", summary="OpenAI chat completions (models or app:<id>)")
-    async def chat_completions(self, request: Request, who: Principal = requires(USE)) -> Response:
+    async def chat_completions(self, request: Request, who: Principal = requires(CHAT)) -> Response:
         req = await parse_body(request, ChatRequest, self.settings.max_request_bytes)
-        assert who.workspace_id is not None  # USE admits no caller without one
+        assert who.workspace_id is not None  # CHAT admits no caller without one
         if req.model.startswith(APP_PREFIX):
             confine_to_app(who, req.model.removeprefix(APP_PREFIX))
-            return await self.apps.handle(req, who.workspace_id)
-        if who.kind == "app_key":
+            await end_user_may_chat(self.services, who)
+            return await self.apps.handle(req, who.workspace_id, owner=who.owner())
+        if who.app_id is not None:
             raise ForbiddenError(
-                f"an app key talks to its own app only: use model '{APP_PREFIX}{who.app_id}'"
+                f"an app key or end user talks to its own app only: use model "
+                f"'{APP_PREFIX}{who.app_id}'"
             )
         return await self.openai.chat_completions(req)
 
     @app.websocket("/ws/chat")
-    async def ws_chat(self, ws: WebSocket, who: Principal = requires(USE)) -> None:
-        assert who.workspace_id is not None  # USE admits no caller without one
+    async def ws_chat(self, ws: WebSocket, who: Principal = requires(CHAT)) -> None:
+        assert who.workspace_id is not None  # CHAT admits no caller without one
+        await end_user_may_chat(self.services, who)
+        owner = who.owner()
+        conversations = self.services.stores.conversations
+
+        async def owns(conversation_id: str) -> bool:
+            found = await conversations.get_conversation(str(who.workspace_id), conversation_id)
+            return found.user_id == owner
+
         session = WsChatSession(
             ws,
             self.sessions,
             who.workspace_id,
             self.settings.max_message_chars,
-            only_app=who.app_id if who.kind == "app_key" else None,
+            only_app=who.app_id,
+            owner=owner,
+            owns=owns if owner is not None else None,
+            may_draft=WRITE.admits(who),
             send_buffer_frames=self.settings.ws_send_buffer_frames,
             slow_reader_timeout_s=self.settings.ws_slow_reader_timeout_s,
         )

@@ -1,8 +1,9 @@
 """The REST API for apps, conversations and debug chat (``/api``).
 
 Every request runs in the workspace of its principal (:mod:`channels.auth`): reading
-needs READ, changing apps WRITE, and conversations USE (an app key of the app will do,
-confined to that app's conversations).
+needs READ, changing apps WRITE, and conversations CHAT (an app key of the app will do,
+confined to that app's conversations, and so will the app's end users and members,
+confined to their own).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from agents.conversation.store import ConversationStoreProtocol
 from agents.errors import InvalidInputError, NotFoundError
 from agents.events import ConversationStarted, Event
 from agents.ids import new_id
-from channels.auth import READ, USE, WRITE, confine_to_app, principal
+from channels.auth import CHAT, READ, USE, WRITE, confine_to_app, principal
 from channels.auth import workspace as in_workspace
 from channels.responses import DataList
+from channels.webapp_api import end_user_may_chat
 from cluster.runtime import Services
 from cluster.sessions.session_router import SessionRouter
 
@@ -180,12 +182,16 @@ async def debug_chat(
 
 
 async def _confined(request: Request, workspace: str, conversation_id: str) -> None:
-    """An app key reaches its own app's conversations only (others are 'not found')."""
+    """An app key or an end user reaches its own app's conversations only, and an end
+    user or a member their own (others are 'not found')."""
     who = principal(request)
-    if who is not None and who.kind == "app_key":
-        conversation = await _store(request).get_conversation(workspace, conversation_id)
-        if conversation.app_id != who.app_id:
-            raise NotFoundError("no such conversation", code=error_codes.CONVERSATION_NOT_FOUND)
+    if who is None or (who.app_id is None and who.owner() is None):
+        return
+    conversation = await _store(request).get_conversation(workspace, conversation_id)
+    if (who.app_id is not None and conversation.app_id != who.app_id) or (
+        who.owner() is not None and conversation.user_id != who.owner()
+    ):
+        raise NotFoundError("no such conversation", code=error_codes.CONVERSATION_NOT_FOUND)
 
 
 @router.post(
@@ -195,11 +201,15 @@ async def _confined(request: Request, workspace: str, conversation_id: str) -> N
     response_model_by_alias=False,
 )
 async def start_conversation(
-    body: StartBody, request: Request, workspace: str = in_workspace(USE)
+    body: StartBody, request: Request, workspace: str = in_workspace(CHAT)
 ) -> ConversationStarted:
-    confine_to_app(principal(request), body.app_id)
+    who = principal(request)
+    confine_to_app(who, body.app_id)
+    if who is not None:
+        await end_user_may_chat(services(request), who)
+    owner = who.owner() if who is not None else None
     return await sessions(request).start(
-        workspace, body.app_id, new_id("conv"), inputs=body.inputs, user_id=body.user_id
+        workspace, body.app_id, new_id("conv"), inputs=body.inputs, user_id=owner or body.user_id
     )
 
 
@@ -208,13 +218,15 @@ async def list_conversations(
     request: Request,
     app_id: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    workspace: str = in_workspace(USE),
+    workspace: str = in_workspace(CHAT),
 ) -> DataList[ConversationRecord]:
     who = principal(request)
-    if who is not None and who.kind == "app_key":  # an app key sees its app's only
-        confine_to_app(who, app_id or str(who.app_id))
+    if who is not None and who.app_id is not None:  # an app key sees its app's only
+        confine_to_app(who, app_id or who.app_id)
         app_id = who.app_id
-    return DataList(data=await _store(request).list_conversations(workspace, app_id, limit))
+    owner = who.owner() if who is not None else None  # an end user or member: their own
+    found = await _store(request).list_conversations(workspace, app_id, limit, user_id=owner)
+    return DataList(data=found)
 
 
 @router.get(
@@ -223,7 +235,7 @@ async def list_conversations(
     response_model_by_alias=False,
 )
 async def history(
-    conversation_id: str, request: Request, workspace: str = in_workspace(USE)
+    conversation_id: str, request: Request, workspace: str = in_workspace(CHAT)
 ) -> DataList[MessageRecord]:
     await _confined(request, workspace, conversation_id)
     return DataList(data=await _store(request).list_messages(workspace, conversation_id))
@@ -247,7 +259,7 @@ async def prompts(
     response_model_by_alias=False,
 )
 async def rename(
-    conversation_id: str, body: RenameBody, request: Request, workspace: str = in_workspace(USE)
+    conversation_id: str, body: RenameBody, request: Request, workspace: str = in_workspace(CHAT)
 ) -> ConversationRecord:
     await _confined(request, workspace, conversation_id)
     return await _store(request).rename_conversation(workspace, conversation_id, body.title)
@@ -255,7 +267,7 @@ async def rename(
 
 @router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete")
 async def delete_conversation(
-    conversation_id: str, request: Request, workspace: str = in_workspace(USE)
+    conversation_id: str, request: Request, workspace: str = in_workspace(CHAT)
 ) -> Response:
     svc = services(request)
     await _confined(request, workspace, conversation_id)
@@ -266,7 +278,7 @@ async def delete_conversation(
 
 @router.post("/conversations/{conversation_id}/messages", summary="Send a message (SSE)")
 async def send_message(
-    conversation_id: str, body: MessageBody, request: Request, workspace: str = in_workspace(USE)
+    conversation_id: str, body: MessageBody, request: Request, workspace: str = in_workspace(CHAT)
 ) -> Response:
     await _store(request).get_conversation(workspace, conversation_id)  # 404 before a stream
     await _confined(request, workspace, conversation_id)
@@ -276,7 +288,7 @@ async def send_message(
 
 @router.post("/conversations/{conversation_id}/stop", summary="Stop the streaming answer")
 async def stop(
-    conversation_id: str, request: Request, workspace: str = in_workspace(USE)
+    conversation_id: str, request: Request, workspace: str = in_workspace(CHAT)
 ) -> StopResult:
     await _confined(request, workspace, conversation_id)
     await _store(request).get_conversation(workspace, conversation_id)

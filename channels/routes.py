@@ -32,6 +32,7 @@ from channels import (
     metrics,
     rest_api,
     tools_api,
+    webapp_api,
     workflow_api,
 )
 from channels.auth import OPERATOR, PUBLIC, Policy, requires
@@ -45,6 +46,7 @@ BUILT_IN: tuple[tuple[str, APIRouter], ...] = (
     ("workflows", workflow_api.router),
     ("tools", tools_api.router),
     ("crews", crews_api.router),
+    ("end_users", webapp_api.router),
 )
 
 

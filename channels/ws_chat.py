@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 import structlog
@@ -109,11 +110,20 @@ class WsChatSession:
         send_buffer_frames: int = 256,
         slow_reader_timeout_s: float = 15.0,
         only_app: str | None = None,
+        owner: str | None = None,
+        owns: Callable[[str], Awaitable[bool]] | None = None,
+        may_draft: bool = True,
     ) -> None:
-        """``only_app``: the socket of an app key talks to that app's conversations only
-        (those it starts or resumes); any other is 'not found' to it."""
+        """``only_app``: the socket of an app key or end user talks to that app's
+        conversations only (those it starts or resumes); any other is 'not found' to it.
+        ``owner``: an end user's or member's id; the conversations it starts are theirs,
+        and it resumes only those ``owns`` says are. ``may_draft``: the caller may chat
+        with an unsaved draft (an editor's debug chat), not only the published app."""
+        self.may_draft = may_draft
         self.ws = ws
         self.only_app = only_app
+        self.owner = owner
+        self.owns = owns
         self.opened: set[str] = set()
         self.router = router
         self.workspace_id = workspace_id
@@ -259,6 +269,11 @@ class WsChatSession:
             if self.only_app is not None and frame.app_id != self.only_app:
                 await self.error(error_codes.APP_NOT_FOUND, "no such app")
                 return
+            if frame.draft is not None and not self.may_draft:
+                await self.error(
+                    error_codes.FORBIDDEN, "chatting with a draft needs the role 'editor'"
+                )
+                return
             if frame.batch is not None:
                 self.batch_frames = frame.batch
             conversation_id = new_id("conv")
@@ -267,7 +282,7 @@ class WsChatSession:
                 frame.app_id,
                 conversation_id,
                 inputs=frame.inputs,
-                user_id=frame.user_id,
+                user_id=self.owner or frame.user_id,
                 draft=frame.draft,
             )
             if frame.draft is not None:
@@ -276,6 +291,9 @@ class WsChatSession:
             self.opened.add(conversation_id)
             await self.send_event(started)
         elif isinstance(frame, ResumeFrame):
+            if self.owns is not None and not await self.owns(frame.conversation_id):
+                await self.error(error_codes.CONVERSATION_NOT_FOUND, "no such conversation")
+                return
             if frame.batch is not None:
                 self.batch_frames = frame.batch
             started = await self.router.resume(self.workspace_id, frame.conversation_id)

@@ -114,7 +114,7 @@ class AccessClaims(_Record):
     expires_at: datetime
 
 
-PrincipalKind = Literal["user", "workspace_key", "app_key", "internal"]
+PrincipalKind = Literal["user", "workspace_key", "app_key", "internal", "end_user"]
 
 
 class Principal(_Record):
@@ -129,9 +129,26 @@ class Principal(_Record):
     user_id: str | None = None
     role: Role | None = Field(default=None, description="A user's role in the workspace.")
     scopes: list[KeyScope] = Field(default_factory=list, description="A workspace key's.")
-    app_id: str | None = Field(default=None, description="An app key's one app.")
+    app_id: str | None = Field(default=None, description="An app key's or end user's one app.")
     key_id: str | None = None
     operator: bool = False
+    end_user_id: str | None = Field(
+        default=None, description="An end user's id, stable per browser or per account."
+    )
+
+    def owner(self) -> str | None:
+        """The conversations' owner this caller is held to: an end user's own, and a
+        workspace member's (the role) own; None: every conversation of the workspace."""
+        if self.kind == "end_user":
+            return self.end_user_id
+        if self.kind == "user" and self.role == "member" and self.user_id is not None:
+            return user_owner(self.user_id)
+        return None
+
+
+def user_owner(user_id: str) -> str:
+    """The conversation owner id of a signed-in user (as member or end user)."""
+    return f"user-{user_id}"
 
 
 class InvitationRecord(_Record):
@@ -158,7 +175,9 @@ class CreatedInvitation(_Record):
     link: str = ""
 
 
-ActorKind = Literal["user", "workspace_key", "app_key", "internal", "anonymous", "system"]
+ActorKind = Literal[
+    "user", "workspace_key", "app_key", "internal", "end_user", "anonymous", "system"
+]
 
 
 class Actor(_Record):

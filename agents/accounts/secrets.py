@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from agents import error_codes
-from agents.accounts.records import AccessClaims
+from agents.accounts.records import AccessClaims, Principal
 from agents.errors import UnauthorizedError
 
 _HASHER = PasswordHasher()
@@ -29,6 +29,8 @@ _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 _ALGORITHM = "HS256"
 #: Marks an internal credential (so the edge tells it from a user's access token).
 INTERNAL_PREFIX = "int-"
+#: Marks an end user's token for one app.
+END_USER_PREFIX = "end-"
 _ISSUER = "chorus"
 
 
@@ -89,6 +91,42 @@ class AccessTokenSigner:
             "typ": "internal",
         }
         return INTERNAL_PREFIX + jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def sign_end_user(
+        self,
+        workspace_id: str,
+        app_id: str,
+        end_user_id: str,
+        issued: datetime,
+        ttl: timedelta,
+        *,
+        user_id: str | None = None,
+    ) -> str:
+        """An end user's token for one app (its chat and their own conversations)."""
+        claims = {
+            "iss": _ISSUER,
+            "sub": end_user_id,
+            "ws": workspace_id,
+            "app": app_id,
+            "uid": user_id,
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + ttl).timestamp()),
+            "typ": "end_user",
+        }
+        return END_USER_PREFIX + jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def check_end_user(self, token: str) -> Principal:
+        """The principal of an end user's token; 401 as :meth:`check`."""
+        claims = self._decode(
+            token.removeprefix(END_USER_PREFIX), "end_user", ["exp", "sub", "ws", "app"]
+        )
+        return Principal(
+            kind="end_user",
+            workspace_id=str(claims["ws"]),
+            app_id=str(claims["app"]),
+            end_user_id=str(claims["sub"]),
+            user_id=claims.get("uid"),
+        )
 
     def check(self, token: str) -> AccessClaims:
         """An access token's claims; 401 token_expired or token_invalid."""

@@ -21,12 +21,20 @@ MessageRole = Literal["user", "assistant", "system"]
 MessageStatus = Literal["pending", "complete", "stopped", "failed", "blocked"]
 
 
+AppAccess = Literal["private", "public"]
+
+
 class AppRecord(BaseModel):
     id: str
     workspace_id: str
     draft: AppSpec = Field(description="The editable spec; debug chat runs it.")
     published_version: int | None = Field(
         default=None, description="Newest published version, None if never published."
+    )
+    access: AppAccess = Field(
+        default="private",
+        description="Who may chat with the published app as an end user: 'public' (anyone "
+        "with its link) or 'private' (the workspace's members).",
     )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.conversation.records import (
+    AppAccess,
     AppRecord,
     AppVersionRecord,
     ConversationRecord,
@@ -38,6 +39,10 @@ class ConversationStoreProtocol(Protocol):
     async def get_version(
         self, workspace_id: str, app_id: str, version: int | None = None
     ) -> AppVersionRecord: ...
+    async def set_access(self, workspace_id: str, app_id: str, access: AppAccess) -> AppRecord: ...
+    async def find_app(self, app_id: str) -> AppRecord | None:
+        """An app by its id alone, in whichever workspace (for its public link)."""
+        ...
 
     # conversations
     async def create_conversation(self, record: ConversationRecord) -> ConversationRecord: ...
@@ -45,8 +50,16 @@ class ConversationStoreProtocol(Protocol):
         self, workspace_id: str, conversation_id: str
     ) -> ConversationRecord: ...
     async def list_conversations(
-        self, workspace_id: str, app_id: str | None = None, limit: int = 100
-    ) -> list[ConversationRecord]: ...
+        self,
+        workspace_id: str,
+        app_id: str | None = None,
+        limit: int = 100,
+        *,
+        user_id: str | None = None,
+    ) -> list[ConversationRecord]:
+        """Newest first; with ``user_id``, that end user's only."""
+        ...
+
     async def rename_conversation(
         self, workspace_id: str, conversation_id: str, title: str
     ) -> ConversationRecord: ...
@@ -137,6 +150,16 @@ class InMemoryConversationStore:
             )
         return record.model_copy(deep=True)
 
+    async def set_access(self, workspace_id: str, app_id: str, access: AppAccess) -> AppRecord:
+        app = self._app(workspace_id, app_id)
+        app.access = access
+        app.updated_at = utcnow()
+        return app.model_copy(deep=True)
+
+    async def find_app(self, app_id: str) -> AppRecord | None:
+        app = self.apps.get(app_id)
+        return None if app is None else app.model_copy(deep=True)
+
     async def create_conversation(self, record: ConversationRecord) -> ConversationRecord:
         self._app(record.workspace_id, record.app_id)
         if record.id in self.conversations:
@@ -158,7 +181,12 @@ class InMemoryConversationStore:
         return self._conversation(workspace_id, conversation_id).model_copy(deep=True)
 
     async def list_conversations(
-        self, workspace_id: str, app_id: str | None = None, limit: int = 100
+        self,
+        workspace_id: str,
+        app_id: str | None = None,
+        limit: int = 100,
+        *,
+        user_id: str | None = None,
     ) -> list[ConversationRecord]:
         found = [
             c
@@ -166,6 +194,7 @@ class InMemoryConversationStore:
             if c.workspace_id == workspace_id
             and not c.deleted
             and (app_id is None or c.app_id == app_id)
+            and (user_id is None or c.user_id == user_id)
         ]
         found.sort(key=lambda c: c.updated_at, reverse=True)
         return [c.model_copy(deep=True) for c in found[:limit]]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import QueryableAttribute
 from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.conversation.records import (
+    AppAccess,
     AppRecord,
     AppVersionRecord,
     ConversationRecord,
@@ -132,6 +133,18 @@ class SqlConversationStore(BaseSqlStore):
                 )
             return found.to_record()
 
+    async def set_access(self, workspace_id: str, app_id: str, access: AppAccess) -> AppRecord:
+        async with self._session(write=True) as session:
+            row = await self._app(session, workspace_id, app_id)
+            row.access = access
+            row.updated_at = utcnow()
+            return row.to_record()
+
+    async def find_app(self, app_id: str) -> AppRecord | None:
+        async with self._session() as session:
+            row = await session.get(AppRow, app_id)
+            return None if row is None else row.to_record()
+
     # conversations
 
     async def create_conversation(self, record: ConversationRecord) -> ConversationRecord:
@@ -146,13 +159,20 @@ class SqlConversationStore(BaseSqlStore):
             return (await self._conversation(session, workspace_id, conversation_id)).to_record()
 
     async def list_conversations(
-        self, workspace_id: str, app_id: str | None = None, limit: int = 100
+        self,
+        workspace_id: str,
+        app_id: str | None = None,
+        limit: int = 100,
+        *,
+        user_id: str | None = None,
     ) -> list[ConversationRecord]:
         query = select(ConversationRow).where(
             ConversationRow.workspace_id == workspace_id, ConversationRow.deleted.is_(False)
         )
         if app_id is not None:
             query = query.where(ConversationRow.app_id == app_id)
+        if user_id is not None:
+            query = query.where(ConversationRow.user_id == user_id)
         query = query.order_by(
             ConversationRow.updated_at.desc(), ConversationRow.created_at, ConversationRow.id
         ).limit(max(limit, 0))

@@ -63,6 +63,7 @@ ROLES = ("owner", "admin", "editor", "member")
 ROLE_ALLOWS = {
     "read": set(ROLES),
     "use": set(ROLES),
+    "chat": set(ROLES),
     "write": {"owner", "admin", "editor"},
     "admin": {"owner", "admin"},
 }
@@ -70,6 +71,7 @@ ROLE_ALLOWS = {
 SCOPE_ALLOWS = {
     "read": {"read", "write", "admin"},
     "use": {"read", "write", "admin"},
+    "chat": {"read", "write", "admin"},
     "write": {"write", "admin"},
     "admin": {"admin"},
 }
@@ -84,8 +86,8 @@ class Caller:
     workspace: str | None = None  # "A", "B" or None
     role: str | None = None
     scopes: set[str] = field(default_factory=set)
-    kind: str = "user"  # user, key, app_key, anonymous, bad, operator
-    app: str | None = None  # an app key's app: "A1" or "A2"
+    kind: str = "user"  # user, key, app_key, end_user, anonymous, bad, operator
+    app: str | None = None  # an app key's or end user's app: "A1" or "A2"
     token: str = ""
 
 
@@ -94,6 +96,8 @@ def expected(policy: str, caller: Caller, cross: bool) -> str:
     policy = RESOLVED.get(policy, policy)
     if policy == "public":
         return "2xx"
+    if policy == "anyone":  # open, but a credential sent must be valid
+        return "401" if caller.kind == "bad" else "2xx"
     if caller.kind in ("anonymous", "bad"):
         return "401"
     if policy == "signed_in":
@@ -105,7 +109,9 @@ def expected(policy: str, caller: Caller, cross: bool) -> str:
     elif caller.kind == "key":
         allowed = bool(caller.scopes & SCOPE_ALLOWS[policy])
     elif caller.kind == "app_key":
-        allowed = policy == "use"
+        allowed = policy in ("use", "chat")
+    elif caller.kind == "end_user":
+        allowed = policy == "chat"
     else:
         allowed = False
     if not allowed:
@@ -140,6 +146,22 @@ class Workspace:
         made = self.ok(self.http.post("/api/apps", json={"name": "m", "model": {"model": MODEL}}))
         self.ok(self.http.post(f"/api/apps/{made['id']}/publish"))
         return str(made["id"])
+
+    def conversation_of(self, caller: Caller, fresh: bool) -> str:
+        """A conversation the caller started (an end user or member sees its own only)."""
+        key = f"conversation:{caller.name}"
+        if not fresh and key in self._cache:
+            return self._cache[key]
+        resp = httpx.post(
+            self.base + "/api/conversations",
+            json={"app_id": self.shared("app")},
+            headers=caller.headers,
+            timeout=120,
+        )
+        made = str(self.ok(resp)["conversation_id"])
+        if not fresh:  # a fresh one is for a delete: never the shared one
+            self._cache[key] = made
+        return made
 
     def new_conversation(self) -> str:
         started = self.ok(self.http.post("/api/conversations", json={"app_id": self.shared("app")}))
@@ -230,7 +252,9 @@ class Call:
 Recipe = Callable[[Workspace, Caller, bool], Call]
 
 
-def _conv(ws: Workspace, fresh: bool) -> str:
+def _conv(ws: Workspace, caller: Caller, fresh: bool) -> str:
+    if ws.name == caller.workspace and (caller.kind == "end_user" or caller.role == "member"):
+        return ws.conversation_of(caller, fresh)
     return ws.new_conversation() if fresh else ws.shared("conversation")
 
 
@@ -250,7 +274,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", "/v1/chat/completions"): lambda ws, c, f: Call(
         "/v1/chat/completions",
         json={
-            "model": f"app:{ws.shared('app')}" if c.kind == "app_key" else MODEL,
+            "model": f"app:{ws.shared('app')}" if c.kind in ("app_key", "end_user") else MODEL,
             "messages": [{"role": "user", "content": "hi"}],
             "max_tokens": 4,
         },
@@ -339,28 +363,35 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", "/api/apps/{app_id}/debug-chat"): lambda ws, c, f: Call(
         f"/api/apps/{ws.shared('app')}/debug-chat", json={"content": "hi", "stream": False}
     ),
+    # end users
+    ("PUT", "/api/apps/{app_id}/access"): lambda ws, c, f: Call(
+        f"/api/apps/{ws.shared('app')}/access", json={"access": "public"}
+    ),
+    ("POST", "/api/chat/{app_id}/session"): lambda ws, c, f: Call(
+        f"/api/chat/{ws.shared('app')}/session"
+    ),
     # conversations
     ("POST", "/api/conversations"): lambda ws, c, f: Call(
         "/api/conversations", json={"app_id": ws.shared("app")}
     ),
     ("GET", "/api/conversations"): lambda ws, c, f: Call("/api/conversations"),
     ("GET", "/api/conversations/{conversation_id}/messages"): lambda ws, c, f: Call(
-        f"/api/conversations/{_conv(ws, False)}/messages"
+        f"/api/conversations/{_conv(ws, c, False)}/messages"
     ),
     ("POST", "/api/conversations/{conversation_id}/messages"): lambda ws, c, f: Call(
-        f"/api/conversations/{_conv(ws, f)}/messages", json={"content": "hi", "stream": False}
+        f"/api/conversations/{_conv(ws, c, f)}/messages", json={"content": "hi", "stream": False}
     ),
     ("GET", "/api/conversations/{conversation_id}/prompts"): lambda ws, c, f: Call(
-        f"/api/conversations/{_conv(ws, False)}/prompts"
+        f"/api/conversations/{_conv(ws, c, False)}/prompts"
     ),
     ("PATCH", "/api/conversations/{conversation_id}"): lambda ws, c, f: Call(
-        f"/api/conversations/{_conv(ws, False)}", json={"title": "renamed"}
+        f"/api/conversations/{_conv(ws, c, False)}", json={"title": "renamed"}
     ),
     ("DELETE", "/api/conversations/{conversation_id}"): lambda ws, c, f: Call(
-        f"/api/conversations/{_conv(ws, f)}"
+        f"/api/conversations/{_conv(ws, c, f)}"
     ),
     ("POST", "/api/conversations/{conversation_id}/stop"): lambda ws, c, f: Call(
-        f"/api/conversations/{_conv(ws, False)}/stop"
+        f"/api/conversations/{_conv(ws, c, False)}/stop"
     ),
     # knowledge
     ("POST", "/api/knowledge-bases"): lambda ws, c, f: Call(
@@ -456,6 +487,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         f"/api/crews/{ws.shared('crew')}/run", json={}
     ),
 }
+#: Routes whose answer for another workspace's object is a 2xx by design: a public
+#: app's end-user session is open to anyone (private apps: tests/e2e/test_end_users.py).
+OPEN_ACROSS = {("POST", "/api/chat/{app_id}/session")}
 #: Routes an app key of *another* app of the workspace reaches only through the app it
 #: names (the matrix's objects belong to the workspace's first app): not found to it.
 APP_BOUND = {
@@ -521,6 +555,12 @@ def _setup(base: str, data_dir: Path, site: str) -> tuple[list[Caller], dict[str
         return str(a.ok(a.http.post("/api/keys", json=body))["secret"])
 
     a2 = a.new_app()
+    for space in spaces.values():  # public: anyone with the link chats as an end user
+        space.ok(
+            space.http.put(f"/api/apps/{space.shared('app')}/access", json={"access": "public"})
+        )
+    end_user = httpx.post(f"{base}/api/chat/{a.shared('app')}/session", timeout=60)
+    end_user_token = str(a.ok(end_user)["token"])
     revoked = a.ok(a.http.post("/api/keys", json={"name": "gone", "scopes": ["admin"]}))
     a.ok(a.http.delete(f"/api/keys/{revoked['key']['id']}"))
     member = next(c for c in callers if c.name == "A:member")
@@ -538,6 +578,7 @@ def _setup(base: str, data_dir: Path, site: str) -> tuple[list[Caller], dict[str
                kind="app_key", app="A1"),
         Caller("A:other-app-key", auth.bearer(key({"name": "q", "app_id": a2})), "A",
                kind="app_key", app="A2"),
+        Caller("A:end-user", auth.bearer(end_user_token), "A", kind="end_user", app="A1"),
         Caller("revoked-key", auth.bearer(revoked["secret"]), kind="bad"),
         Caller("expired-token", auth.bearer(expired), kind="bad"),
     ]  # fmt: skip
@@ -622,7 +663,7 @@ def test_every_route_for_every_caller(server: str, server_data_dir: Path, local_
             spent[(entry.method, entry.path)] = time.monotonic() - began
             for (caller, cross), (want, got) in zip(jobs, results, strict=True):
                 calls += 1
-                if cross and 200 <= got < 300:
+                if cross and 200 <= got < 300 and (entry.method, entry.path) not in OPEN_ACROSS:
                     crossed["reads" if entry.method == "GET" else "writes"] += 1
                 if not _matches(want, got):
                     where = "other workspace's object" if cross else "own"

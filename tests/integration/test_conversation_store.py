@@ -96,6 +96,33 @@ async def test_app_crud(store: ConversationStoreProtocol, ws: str) -> None:
     assert [a.id for a in await store.list_apps(ws)] == [second.id]
 
 
+async def test_access_and_finding_an_app_by_its_id_alone(
+    store: ConversationStoreProtocol, ws: str, other_ws: str
+) -> None:
+    app = await store.create_app(ws, AppSpec(name="site"))
+    assert app.access == "private"
+    opened = await store.set_access(ws, app.id, "public")
+    assert opened.access == "public" and (await store.get_app(ws, app.id)).access == "public"
+    assert await store.find_app(app.id) == opened
+    assert await store.find_app("app_missing") is None
+    with pytest.raises(NotFoundError):
+        await store.set_access(other_ws, app.id, "private")
+    assert (await store.get_app(ws, app.id)).access == "public"
+
+
+async def test_conversations_listed_by_their_end_user(
+    store: ConversationStoreProtocol, ws: str
+) -> None:
+    app = await store.create_app(ws, AppSpec(name="chat"))
+    alice = await store.create_conversation(conversation(ws, app.id, user_id="anon-alice"))
+    bob = await store.create_conversation(conversation(ws, app.id, user_id="anon-bob"))
+    assert [c.id for c in await store.list_conversations(ws, user_id="anon-alice")] == [alice.id]
+    assert [c.id for c in await store.list_conversations(ws, app.id, user_id="anon-bob")] == [
+        bob.id
+    ]
+    assert {c.id for c in await store.list_conversations(ws)} == {alice.id, bob.id}
+
+
 async def test_publish_twice_makes_versions_one_and_two(
     store: ConversationStoreProtocol, ws: str
 ) -> None:

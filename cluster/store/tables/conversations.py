@@ -29,6 +29,7 @@ class AppRow(OwnedRow, RecordRow[AppRecord]):
 
     draft: Mapped[dict[str, Any]] = mapped_column(json_column())
     published_version: Mapped[int | None] = mapped_column(Integer)
+    access: Mapped[str] = mapped_column(String(16), server_default="private")
 
 
 class AppVersionRow(RecordRow[AppVersionRecord]):
@@ -56,6 +57,7 @@ class ConversationRow(OwnedRow, RecordRow[ConversationRecord]):
     __table_args__ = (
         Index(None, "workspace_id", "updated_at"),
         Index(None, "workspace_id", "app_id", "updated_at"),
+        Index(None, "workspace_id", "user_id", "updated_at"),
     )
     record_model = ConversationRecord
 
