@@ -62,6 +62,9 @@ NOT_FOUND = _code(
 RATE_LIMITED = _code(
     "rate_limited", 429, "Too many requests; retry after the time the response gives."
 )
+QUOTA_EXCEEDED = _code(
+    "quota_exceeded", 429, "A daily token quota is used up; it renews at midnight UTC."
+)
 TIMEOUT = _code("timeout", 504, "An operation did not finish in its time limit.")
 SERVICE_UNAVAILABLE = _code(
     "service_unavailable", 503, "This server runs no service the request needs (e.g. crews)."

@@ -35,6 +35,7 @@ from agents.accounts.records import (
 )
 from agents.accounts.service import AccountService
 from agents.errors import InvalidInputError, UnauthorizedError
+from agents.limits import Limits
 from channels.auth import (
     ACCESS_COOKIE,
     ADMIN,
@@ -117,6 +118,9 @@ class KeyBody(_Body):
     scopes: list[KeyScope] = Field(default_factory=list, description="Workspace keys.")
     app_id: str | None = Field(default=None, description="An app key: this app only.")
     expires_at: datetime | None = None
+    limits: Limits | None = Field(
+        default=None, description="Requests per minute, concurrent streams, tokens per day."
+    )
 
 
 class InvitationBody(_Body):
@@ -331,6 +335,7 @@ async def create_key(body: KeyBody, request: Request, ws: str = workspace(ADMIN)
         expires_at=body.expires_at,
         created_by=who.user_id if who else None,
         actor=actor(request),
+        limits=body.limits,
     )
 
 

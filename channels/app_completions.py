@@ -13,27 +13,39 @@ from collections.abc import AsyncIterator
 
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from agents.accounts.records import Principal
 from agents.conversation.records import EarlierMessage
 from agents.conversation.store import ConversationStoreProtocol
 from agents.engine import ChatRequest
 from agents.errors import ChorusError, InvalidInputError, NotFoundError
 from agents.events import Event
 from agents.ids import new_id
+from channels.limits import TurnLimits
+from cluster.limits import metered
 from cluster.sessions.session_router import SessionRouter
 
 PREFIX = "app:"
 
 
 class AppCompletions:
-    def __init__(self, store: ConversationStoreProtocol, sessions: SessionRouter) -> None:
+    def __init__(
+        self,
+        store: ConversationStoreProtocol,
+        sessions: SessionRouter,
+        *,
+        limits: TurnLimits | None = None,
+    ) -> None:
         self.store = store
         self.sessions = sessions
+        self.limits = limits
 
     async def handle(
-        self, req: ChatRequest, workspace_id: str, *, owner: str | None = None
+        self, req: ChatRequest, workspace_id: str, *, who: Principal | None = None
     ) -> Response:
-        """``owner``: an end user's or member's id, which the conversation is theirs by
-        (over the request's ``user``)."""
+        """``who``: the caller; an end user's or member's conversation is theirs (over
+        the request's ``user``), and the turn meets the key's, app's and end user's
+        limits."""
+        owner = who.owner() if who is not None else None
         app_id = req.model.removeprefix(PREFIX)
         app = await self.store.get_app(workspace_id, app_id)
         if app.published_version is None:
@@ -50,7 +62,8 @@ class AppCompletions:
             workspace_id, app_id, new_id("conv"), user_id=owner or req.user, history=history
         )
         conv_id = started.conversation_id
-        events = self.sessions.send(workspace_id, conv_id, last.text())
+        lease = await self.limits.turn(who, workspace_id, app_id) if self.limits else None
+        events = metered(self.sessions.send(workspace_id, conv_id, last.text()), lease)
         if req.stream:
             return StreamingResponse(
                 self._chunks(conv_id, req.model, events), media_type="text/event-stream"

@@ -42,7 +42,7 @@ CSRF_HEADER = "x-csrf-token"
 WORKSPACE_HEADER = "x-workspace-id"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: The websocket close codes of a refused upgrade (HTTP 401 and 403, as 4xxx).
-WS_UNAUTHORIZED, WS_FORBIDDEN = 4401, 4403
+WS_UNAUTHORIZED, WS_FORBIDDEN, WS_RATE_LIMITED = 4401, 4403, 4429
 
 
 @dataclass(frozen=True)
@@ -155,9 +155,12 @@ async def authorize(
         policy.check(who)
         if workspace and (who is None or who.workspace_id is None):
             raise ForbiddenError("this needs a workspace; you are a member of none")
+        limits = getattr(conn.app.state, "limits", None)
+        if limits is not None:  # a key's requests per minute, on every replica at once
+            await limits.request(who)
     except ChorusError as exc:
         if conn.scope["type"] == "websocket":
-            close = WS_FORBIDDEN if exc.status_code == 403 else WS_UNAUTHORIZED
+            close = {403: WS_FORBIDDEN, 429: WS_RATE_LIMITED}.get(exc.status_code, WS_UNAUTHORIZED)
             raise WebSocketException(close, reason=exc.code) from exc
         raise
     return who

@@ -37,6 +37,7 @@ from channels.auth import (
     confine_to_app,
     requires,
 )
+from channels.limits import TurnLimits
 from channels.openai_api import ModelList, OpenAIApi, parse_body
 from channels.routes import build_http_app
 from channels.webapp_api import end_user_may_chat
@@ -50,6 +51,7 @@ from cluster.engines.deployments import (
 from cluster.engines.engine_metrics import merged
 from cluster.engines.handle_engine import call
 from cluster.knowledge.knowledge_worker import WorkerQueue
+from cluster.limits import Lease, Limiter
 from cluster.log_config import configure_logging
 from cluster.runtime import build_services
 from cluster.sessions.session_router import SessionRouter
@@ -110,7 +112,13 @@ class Gateway:
         )
         await self.services.start()  # migrates to head before any shard connects
         self.sessions = SessionRouter(settings, app_name)
-        self.apps = AppCompletions(self.services.stores.conversations, self.sessions)
+        self.limits = TurnLimits(
+            Limiter(settings.resolved_database_url(), app_name), self.services.stores.conversations
+        )
+        self.apps = AppCompletions(
+            self.services.stores.conversations, self.sessions, limits=self.limits
+        )
+        app.state.limits = self.limits
         app.state.services = self.services
         app.state.sessions = self.sessions
         app.state.edge = Edge(self.services.accounts)
@@ -133,7 +141,7 @@ class Gateway:
         if req.model.startswith(APP_PREFIX):
             confine_to_app(who, req.model.removeprefix(APP_PREFIX))
             await end_user_may_chat(self.services, who)
-            return await self.apps.handle(req, who.workspace_id, owner=who.owner())
+            return await self.apps.handle(req, who.workspace_id, who=who)
         if who.app_id is not None:
             raise ForbiddenError(
                 f"an app key or end user talks to its own app only: use model "
@@ -152,6 +160,9 @@ class Gateway:
             found = await conversations.get_conversation(str(who.workspace_id), conversation_id)
             return found.user_id == owner
 
+        async def admit_turn(app_id: str) -> Lease | None:
+            return await self.limits.turn(who, str(who.workspace_id), app_id)
+
         session = WsChatSession(
             ws,
             self.sessions,
@@ -161,6 +172,7 @@ class Gateway:
             owner=owner,
             owns=owns if owner is not None else None,
             may_draft=WRITE.admits(who),
+            admit_turn=admit_turn,
             send_buffer_frames=self.settings.ws_send_buffer_frames,
             slow_reader_timeout_s=self.settings.ws_slow_reader_timeout_s,
         )

@@ -31,8 +31,10 @@ from agents.events import ConversationStarted, Event
 from agents.ids import new_id
 from channels.auth import CHAT, READ, USE, WRITE, confine_to_app, principal
 from channels.auth import workspace as in_workspace
+from channels.limits import TurnLimits
 from channels.responses import DataList
 from channels.webapp_api import end_user_may_chat
+from cluster.limits import metered
 from cluster.runtime import Services
 from cluster.sessions.session_router import SessionRouter
 
@@ -280,9 +282,12 @@ async def delete_conversation(
 async def send_message(
     conversation_id: str, body: MessageBody, request: Request, workspace: str = in_workspace(CHAT)
 ) -> Response:
-    await _store(request).get_conversation(workspace, conversation_id)  # 404 before a stream
+    conversation = await _store(request).get_conversation(workspace, conversation_id)  # 404 first
     await _confined(request, workspace, conversation_id)
-    events = sessions(request).send(workspace, conversation_id, body.content)
+    limits: TurnLimits | None = getattr(request.app.state, "limits", None)
+    who = principal(request)
+    lease = await limits.turn(who, workspace, conversation.app_id) if limits else None
+    events = metered(sessions(request).send(workspace, conversation_id, body.content), lease)
     return await _respond([], events, body.stream)
 
 

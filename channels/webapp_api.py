@@ -25,6 +25,7 @@ from agents.accounts.records import Principal, user_owner
 from agents.conversation.records import AppAccess, AppRecord
 from agents.errors import NotFoundError, UnauthorizedError
 from agents.ids import utcnow
+from agents.limits import Limits
 from channels.auth import ANYONE, WRITE, is_secure, requires, resolve
 from channels.auth import workspace as in_workspace
 from cluster.runtime import Services
@@ -80,6 +81,32 @@ async def set_access(
     app_id: str, body: AccessBody, request: Request, workspace: str = in_workspace(WRITE)
 ) -> AppRecord:
     return await _services(request).stores.conversations.set_access(workspace, app_id, body.access)
+
+
+class LimitsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limits: Limits | None = Field(default=None, description="Over every caller of the app.")
+    end_user_limits: Limits | None = Field(default=None, description="Each end user's.")
+
+
+@router.put("/apps/{app_id}/limits", summary="The app's rate limits and daily token quota")
+async def set_limits(
+    app_id: str, body: LimitsBody, request: Request, workspace: str = in_workspace(WRITE)
+) -> AppRecord:
+    """Requests per minute, concurrent streams and tokens per day, for the whole app and
+    for each end user (null: none). In force on every gateway replica within seconds."""
+    changed = await _services(request).stores.conversations.set_limits(
+        workspace,
+        app_id,
+        body.limits if body.limits is not None and body.limits.any() else None,
+        body.end_user_limits
+        if body.end_user_limits is not None and body.end_user_limits.any()
+        else None,
+    )
+    limits = getattr(request.app.state, "limits", None)
+    if limits is not None:
+        limits.forget(workspace, app_id)
+    return changed
 
 
 @router.post("/chat/{app_id}/session", summary="An end-user session for a published app")

@@ -27,8 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, Valid
 from agents import error_codes
 from agents.apps.spec import AppSpec
 from agents.errors import ChorusError
-from agents.events import ErrorEvent, Event
+from agents.events import ErrorEvent, Event, UsageEvent
 from agents.ids import new_id
+from cluster.limits import Lease
 from cluster.sessions.session_router import SessionRouter
 
 log = structlog.get_logger(__name__)
@@ -113,6 +114,7 @@ class WsChatSession:
         owner: str | None = None,
         owns: Callable[[str], Awaitable[bool]] | None = None,
         may_draft: bool = True,
+        admit_turn: Callable[[str], Awaitable[Lease | None]] | None = None,
     ) -> None:
         """``only_app``: the socket of an app key or end user talks to that app's
         conversations only (those it starts or resumes); any other is 'not found' to it.
@@ -120,6 +122,9 @@ class WsChatSession:
         and it resumes only those ``owns`` says are. ``may_draft``: the caller may chat
         with an unsaved draft (an editor's debug chat), not only the published app."""
         self.may_draft = may_draft
+        #: Admits a turn with an app under the limits (a lease to release, or None).
+        self.admit_turn = admit_turn
+        self.app_of: dict[str, str] = {}
         self.ws = ws
         self.only_app = only_app
         self.owner = owner
@@ -287,6 +292,7 @@ class WsChatSession:
             )
             if frame.draft is not None:
                 self.drafts[conversation_id] = frame.draft
+            self.app_of[conversation_id] = frame.app_id
             self.current = conversation_id
             self.opened.add(conversation_id)
             await self.send_event(started)
@@ -300,6 +306,7 @@ class WsChatSession:
             if self.only_app is not None and started.app_id != self.only_app:
                 await self.error(error_codes.CONVERSATION_NOT_FOUND, "no such conversation")
                 return
+            self.app_of[frame.conversation_id] = started.app_id
             self.current = frame.conversation_id
             self.opened.add(frame.conversation_id)
             await self.send_event(started)
@@ -339,11 +346,19 @@ class WsChatSession:
                 conversation_id,
             )
             return
+        lease = None
+        app_id = self.app_of.get(conversation_id)
+        if self.admit_turn is not None and conversation_id not in self.drafts:
+            if app_id is None:  # sent to a conversation without a start or resume here
+                app_id = (await self.router.resume(self.workspace_id, conversation_id)).app_id
+                self.app_of[conversation_id] = app_id
+            lease = await self.admit_turn(app_id)  # a refusal is this frame's error
         self.turns[conversation_id] = asyncio.create_task(
-            self._stream(conversation_id, frame.content)
+            self._stream(conversation_id, frame.content, lease)
         )
 
-    async def _stream(self, conversation_id: str, text: str) -> None:
+    async def _stream(self, conversation_id: str, text: str, lease: Lease | None = None) -> None:
+        tokens = 0
         try:
             batches = self.router.send_batches(
                 self.workspace_id, conversation_id, text, self.drafts.get(conversation_id)
@@ -355,6 +370,11 @@ class WsChatSession:
                 ):
                     # The turn is over for the client once it sees this event.
                     del self.turns[conversation_id]
+                tokens += sum(
+                    e.prompt_tokens + e.completion_tokens
+                    for e in batch
+                    if isinstance(e, UsageEvent)
+                )
                 if self.batch_frames and len(batch) > 1:
                     await self.send_text(_batch_frame(batch))
                 else:
@@ -364,6 +384,9 @@ class WsChatSession:
             pass  # the client left; close() stops the turn
         except ChorusError as exc:
             await self.error(exc.code, exc.message, conversation_id)
+        finally:
+            if lease is not None:
+                await lease.release(tokens)
 
 
 def _batch_frame(events: list[Event]) -> str:

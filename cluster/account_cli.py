@@ -85,6 +85,13 @@ def keys_create(args: argparse.Namespace) -> int:
         body["app_id"] = args.app
     else:
         body["scopes"] = args.scope or ["read"]
+    limits = {
+        "requests_per_minute": args.requests_per_minute,
+        "concurrent_streams": args.concurrent_streams,
+        "tokens_per_day": args.tokens_per_day,
+    }
+    if any(v is not None for v in limits.values()):
+        body["limits"] = limits
     if args.expires_days:
         body["expires_at"] = (datetime.now(UTC) + timedelta(days=args.expires_days)).isoformat()
     with _client(args) as http:
@@ -158,6 +165,9 @@ def add_account_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     p.add_argument("--app", help="an app key: this app only (no scopes)")
     p.add_argument("--expires-days", type=int, help="the key stops working after this many days")
+    p.add_argument("--requests-per-minute", type=int, help="limit: requests per minute")
+    p.add_argument("--concurrent-streams", type=int, help="limit: chat turns at once")
+    p.add_argument("--tokens-per-day", type=int, help="limit: tokens per UTC day")
     p.set_defaults(account_func=keys_create)
     p = cmds.add_parser("list", help="list the keys (never their secrets)")
     add_server_options(p)

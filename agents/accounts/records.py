@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.ids import utcnow
+from agents.limits import Limits
 
 Role = Literal["owner", "admin", "editor", "member"]
 #: Each role can do what the roles after it can.
@@ -85,6 +86,9 @@ class ApiKeyRecord(_Record):
     last_used_at: datetime | None = None
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    limits: Limits | None = Field(
+        default=None, description="Requests per minute, concurrent streams, tokens per day."
+    )
 
 
 class CreatedKey(_Record):
@@ -135,6 +139,7 @@ class Principal(_Record):
     end_user_id: str | None = Field(
         default=None, description="An end user's id, stable per browser or per account."
     )
+    limits: Limits | None = Field(default=None, description="A key's limits.")
 
     def owner(self) -> str | None:
         """The conversations' owner this caller is held to: an end user's own, and a

@@ -39,6 +39,7 @@ from agents.accounts.records import (
 from agents.accounts.store import AccountStoreProtocol, invitation_invalid, workspace_not_found
 from agents.errors import InvalidInputError, UnauthorizedError
 from agents.ids import new_id, utcnow
+from agents.limits import Limits
 
 #: Key prefixes: a workspace key, an app key, a refresh token.
 WORKSPACE_KEY_PREFIX = "ck"
@@ -486,6 +487,7 @@ class AccountService:
         expires_at: datetime | None = None,
         created_by: str | None = None,
         actor: Actor = SYSTEM,
+        limits: Limits | None = None,
     ) -> CreatedKey:
         """A workspace key with ``scopes`` or, with ``app_id``, an app key; the secret is
         in the answer only."""
@@ -508,6 +510,7 @@ class AccountService:
             created_by=created_by,
             created_at=self._clock(),
             expires_at=expires_at,
+            limits=limits if limits is not None and limits.any() else None,
         )
         stored = await self.store.add_key(record, sec.digest(secret))
         await self.audit(
@@ -540,6 +543,7 @@ class AccountService:
             scopes=key.scopes,
             app_id=key.app_id,
             key_id=key.id,
+            limits=key.limits,
         )
 
     async def revoke_key(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from agents.apps.spec import AppSpec
 from agents.ids import utcnow
+from agents.limits import Limits
 
 MessageRole = Literal["user", "assistant", "system"]
 #: pending: being generated; complete: final; stopped: the user stopped it (content is
@@ -36,6 +37,8 @@ class AppRecord(BaseModel):
         description="Who may chat with the published app as an end user: 'public' (anyone "
         "with its link) or 'private' (the workspace's members).",
     )
+    limits: Limits | None = Field(default=None, description="The app's, over every caller.")
+    end_user_limits: Limits | None = Field(default=None, description="Each end user's.")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

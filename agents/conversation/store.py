@@ -25,6 +25,7 @@ from agents.conversation.records import (
 )
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import new_id, utcnow
+from agents.limits import Limits
 
 
 @runtime_checkable
@@ -40,6 +41,13 @@ class ConversationStoreProtocol(Protocol):
         self, workspace_id: str, app_id: str, version: int | None = None
     ) -> AppVersionRecord: ...
     async def set_access(self, workspace_id: str, app_id: str, access: AppAccess) -> AppRecord: ...
+    async def set_limits(
+        self,
+        workspace_id: str,
+        app_id: str,
+        limits: Limits | None,
+        end_user_limits: Limits | None,
+    ) -> AppRecord: ...
     async def find_app(self, app_id: str) -> AppRecord | None:
         """An app by its id alone, in whichever workspace (for its public link)."""
         ...
@@ -153,6 +161,18 @@ class InMemoryConversationStore:
     async def set_access(self, workspace_id: str, app_id: str, access: AppAccess) -> AppRecord:
         app = self._app(workspace_id, app_id)
         app.access = access
+        app.updated_at = utcnow()
+        return app.model_copy(deep=True)
+
+    async def set_limits(
+        self,
+        workspace_id: str,
+        app_id: str,
+        limits: Limits | None,
+        end_user_limits: Limits | None,
+    ) -> AppRecord:
+        app = self._app(workspace_id, app_id)
+        app.limits, app.end_user_limits = limits, end_user_limits
         app.updated_at = utcnow()
         return app.model_copy(deep=True)
 

@@ -31,6 +31,7 @@ from agents.conversation.records import (
 )
 from agents.errors import InvalidInputError, NotFoundError
 from agents.ids import new_id, utcnow
+from agents.limits import Limits
 from cluster.store.base_store import BaseSqlStore
 from cluster.store.tables.base import Base
 from cluster.store.tables.conversations import (
@@ -137,6 +138,22 @@ class SqlConversationStore(BaseSqlStore):
         async with self._session(write=True) as session:
             row = await self._app(session, workspace_id, app_id)
             row.access = access
+            row.updated_at = utcnow()
+            return row.to_record()
+
+    async def set_limits(
+        self,
+        workspace_id: str,
+        app_id: str,
+        limits: Limits | None,
+        end_user_limits: Limits | None,
+    ) -> AppRecord:
+        async with self._session(write=True) as session:
+            row = await self._app(session, workspace_id, app_id)
+            row.limits = limits.model_dump(mode="json") if limits else None
+            row.end_user_limits = (
+                end_user_limits.model_dump(mode="json") if end_user_limits else None
+            )
             row.updated_at = utcnow()
             return row.to_record()
 

@@ -367,6 +367,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("PUT", "/api/apps/{app_id}/access"): lambda ws, c, f: Call(
         f"/api/apps/{ws.shared('app')}/access", json={"access": "public"}
     ),
+    ("PUT", "/api/apps/{app_id}/limits"): lambda ws, c, f: Call(  # none: the matrix runs on
+        f"/api/apps/{ws.shared('app')}/limits", json={"limits": None, "end_user_limits": None}
+    ),
     ("POST", "/api/chat/{app_id}/session"): lambda ws, c, f: Call(
         f"/api/chat/{ws.shared('app')}/session"
     ),

@@ -25,6 +25,7 @@ from agents.conversation.records import (
 )
 from agents.conversation.store import ConversationStoreProtocol, InMemoryConversationStore
 from agents.errors import InvalidInputError, NotFoundError, UpstreamUnavailableError
+from agents.limits import Limits
 from cluster.store import SqlConversationStore, default_database_url
 from cluster.store.engine import create_store_engine
 from cluster.store.tables import Base
@@ -108,6 +109,13 @@ async def test_access_and_finding_an_app_by_its_id_alone(
     with pytest.raises(NotFoundError):
         await store.set_access(other_ws, app.id, "private")
     assert (await store.get_app(ws, app.id)).access == "public"
+    limited = await store.set_limits(
+        ws, app.id, Limits(requests_per_minute=5), Limits(tokens_per_day=100)
+    )
+    assert limited.limits == Limits(requests_per_minute=5)
+    assert (await store.get_app(ws, app.id)).end_user_limits == Limits(tokens_per_day=100)
+    cleared = await store.set_limits(ws, app.id, None, None)
+    assert cleared.limits is None and (await store.find_app(app.id)) == cleared
 
 
 async def test_conversations_listed_by_their_end_user(

@@ -27,7 +27,7 @@ from tests.integration import postgres
 from tests.integration.named_stores import SqlCrewStore
 
 pytestmark = pytest.mark.integration
-HEAD = "0007"
+HEAD = "0008"
 CREW = CrewSpec.model_validate(
     {
         "name": "crew",

@@ -29,7 +29,7 @@ from tests.integration.stores import StoreOpener
 
 pytestmark = pytest.mark.integration
 
-HEAD = "0007"
+HEAD = "0008"
 KNOWLEDGE_TABLES = {"knowledge_bases", "documents"}
 #: A fixed past instant, so that "updated later" is strict whatever the clock's resolution.
 PAST = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)

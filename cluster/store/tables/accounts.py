@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agents.accounts.records import (
@@ -95,6 +104,7 @@ class ApiKeyRow(RecordRow[ApiKeyRecord]):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    limits: Mapped[dict[str, Any] | None] = mapped_column(json_column())
 
 
 class LoginFailureRow(Base):
@@ -144,3 +154,14 @@ class AuditRow(RecordRow[AuditRecord]):
     user_id: Mapped[str | None] = mapped_column(String)
     target: Mapped[str | None] = mapped_column(String)
     details: Mapped[dict[str, Any]] = mapped_column(json_column())
+
+
+class TokenUsageRow(Base):
+    """Tokens a limited subject (a key, an app, an end user) used on a UTC day: the daily
+    quotas read it back after a restart."""
+
+    __tablename__ = "token_usage"
+
+    subject: Mapped[str] = mapped_column(String, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger)

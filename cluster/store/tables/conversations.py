@@ -30,6 +30,8 @@ class AppRow(OwnedRow, RecordRow[AppRecord]):
     draft: Mapped[dict[str, Any]] = mapped_column(json_column())
     published_version: Mapped[int | None] = mapped_column(Integer)
     access: Mapped[str] = mapped_column(String(16), server_default="private")
+    limits: Mapped[dict[str, Any] | None] = mapped_column(json_column())
+    end_user_limits: Mapped[dict[str, Any] | None] = mapped_column(json_column())
 
 
 class AppVersionRow(RecordRow[AppVersionRecord]):
