@@ -203,3 +203,18 @@ def openai_client(server: str):  # type: ignore[no-untyped-def]
     from openai import OpenAI
 
     return OpenAI(base_url=server + "/v1", api_key=auth.KEY, max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="package")
+def server_cluster(server: str, server_data_dir: Path) -> Iterator[None]:
+    """This process joins the server's own Ray cluster as a driver (to find, call and
+    kill its actors), once for the e2e tests that need it; it leaves after the last
+    e2e test, before any other suite could start a Ray of its own."""
+    import ray
+
+    from cluster.sessions.session_shard import NAMESPACE
+
+    address = (server_data_dir / "ray_address").read_text().strip()
+    ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
+    yield
+    ray.shutdown()

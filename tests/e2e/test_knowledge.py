@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -178,7 +177,7 @@ def test_query_with_rerank(api: httpx.Client, zoo_kb: tuple[str, str, str]) -> N
 
 
 def test_large_uploads_are_prepared_in_ray_tasks_and_the_index_is_optimized(
-    api: httpx.Client, server_data_dir: Path
+    api: httpx.Client, server_cluster: None
 ) -> None:
     """A large upload is parsed in a Ray task (its errors still fail only it), and the
     worker optimises the knowledge base's index once ingestion is quiet."""
@@ -205,15 +204,7 @@ def test_large_uploads_are_prepared_in_ray_tasks_and_the_index_is_optimized(
     hits = api.post(f"/knowledge-bases/{kb}/query", json={"query": "quokka Rottnest"}).json()
     assert hits["data"][0]["document_id"] == good["id"]
 
-    ray.init(
-        address=(server_data_dir / "ray_address").read_text().strip(),
-        namespace=NAMESPACE,
-        log_to_driver=False,
-    )
-    try:
-        worker = ray.get_actor(WORKER_NAME, namespace=NAMESPACE)
-        ray.get(worker.settle.remote(), timeout=60)
-        info = ray.get(worker.info.remote(), timeout=30)
-    finally:
-        ray.shutdown()
+    worker = ray.get_actor(WORKER_NAME, namespace=NAMESPACE)
+    ray.get(worker.settle.remote(), timeout=60)
+    info = ray.get(worker.info.remote(), timeout=30)
     assert info["prepared_in_tasks"] >= 2 and info["optimized"] >= 1, info

@@ -8,8 +8,7 @@ second replica does. Were the counters per replica, each would admit the whole l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,19 +16,16 @@ import ray
 
 from agents.limits import LimitExceededError, Limits, Subject
 from cluster.limits import LIMITS_ACTOR_PREFIX, Limiter
-from cluster.sessions.session_shard import NAMESPACE
 from tests.e2e import auth
 from tests.e2e.wsclient import recv, send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def second_replica(server: str, server_data_dir: Path) -> Iterator[Callable[[], Limiter]]:
+@pytest.fixture
+def second_replica(server_cluster: None) -> Callable[[], Limiter]:
     """A limiter client in this process, on the server's own limits actor (made by the
     server's first limited request)."""
-    address = (server_data_dir / "ray_address").read_text().strip()
-    ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
 
     def limiter() -> Limiter:
         name = next(
@@ -39,8 +35,7 @@ def second_replica(server: str, server_data_dir: Path) -> Iterator[Callable[[], 
         )
         return Limiter("", name.removeprefix(LIMITS_ACTOR_PREFIX))
 
-    yield limiter
-    ray.shutdown()
+    return limiter
 
 
 def _key(server: str, limits: dict[str, int]) -> tuple[str, str]:

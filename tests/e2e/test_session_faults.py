@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import ray
@@ -19,15 +17,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHARDS = 2  # the server's default session_shards
 
 
-@pytest.fixture(scope="module")
-def cluster(server: str, server_data_dir: Path) -> Iterator[None]:
-    """Join the server's own Ray cluster as a driver (to find and kill its actors)."""
-    address = (server_data_dir / "ray_address").read_text().strip()
-    ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def kill_owner(conversation_id: str) -> None:
     actor = ray.get_actor(owner(conversation_id, shard_names(SHARDS)), namespace=NAMESPACE)
     ray.kill(actor, no_restart=False)
@@ -38,7 +27,7 @@ def history(server: str, conversation_id: str) -> list[dict]:  # type: ignore[ty
 
 
 async def test_shard_killed_between_turns_and_mid_stream(
-    cluster: None,
+    server_cluster: None,
     ws_url: str,
     server: str,
     create_app,  # type: ignore[no-untyped-def]

@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 
 from tests.e2e import auth
-from tests.e2e.test_session_faults import cluster, history, kill_owner
+from tests.e2e.test_session_faults import history, kill_owner
 from tests.e2e.wsclient import recv, send, start, turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-__all__ = ["cluster"]  # the fixture, joined to the server's Ray cluster
 
 
 async def test_shard_killed_at_the_first_write_leaves_no_orphan_question(
-    cluster: None, ws_url: str, server: str, create_app: Any
+    server_cluster: None, ws_url: str, server: str, create_app: Any
 ) -> None:
     app_id = create_app(model={"model": "scripted-slow", "max_tokens": 64})
     async with auth.connect(ws_url) as ws:
