@@ -147,7 +147,7 @@ class Gateway:
                 f"an app key or end user talks to its own app only: use model "
                 f"'{APP_PREFIX}{who.app_id}'"
             )
-        return await self.openai.chat_completions(req)
+        return await self.openai.chat_completions(req, await self.limits.completion(who))
 
     @app.websocket("/ws/chat")
     async def ws_chat(self, ws: WebSocket, who: Principal = requires(CHAT)) -> None:

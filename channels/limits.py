@@ -1,7 +1,8 @@
 """Which limits a request meets, at the gateway (the counting is ``cluster/limits.py``).
 
-A key's requests per minute count at the edge, once per request (every route). A chat
-turn with a published app (websocket, REST, ``model: "app:<id>"``) is a stream of: the
+A key's requests per minute count at the edge, once per request (every route). A raw
+model's completion counts against the key's concurrent streams and tokens per day. A
+chat turn with a published app (websocket, REST, ``model: "app:<id>"``) is a stream of: the
 key that sent it (its concurrent streams and tokens per day), the app (all of its
 limits, over every caller), and, for an end user, that end user (the app's per-end-user
 limits). An app's limits are read through a cache of ``ttl_s`` seconds, so a turn costs
@@ -53,6 +54,14 @@ class TurnLimits:
         if rpm is not None:
             subject = Subject(f"key:{who.key_id}", Limits(requests_per_minute=rpm))
             await self.limiter.admit([subject], stream=False)
+
+    async def completion(self, who: Principal | None) -> Lease | None:
+        """Admit a raw model's completion: the key's concurrent streams and tokens."""
+        if who is None or who.limits is None or who.key_id is None:
+            return None
+        key_limits = who.limits.model_copy(update={"requests_per_minute": None})
+        subject = Subject(f"key:{who.key_id}", key_limits, count_request=False)
+        return await self.limiter.admit([subject], stream=True)
 
     async def turn(self, who: Principal | None, workspace_id: str, app_id: str) -> Lease | None:
         """Admit a chat turn with an app: a lease to release with its tokens, or None

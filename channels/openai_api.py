@@ -28,6 +28,7 @@ from channels import metrics
 from channels.errors import validation_error
 from cluster.engines.direct import DirectClients, DirectRoute, is_raw_token
 from cluster.engines.handle_engine import call
+from cluster.limits import Lease
 
 if TYPE_CHECKING:
     from cluster.engines.deployments import ChatEngineDeployment, EmbeddingDeployment
@@ -142,12 +143,25 @@ class OpenAIApi:
             {"status": "ok" if ok else "degraded", "models": models}, status_code=200 if ok else 503
         )
 
-    async def chat_completions(self, req: ChatRequest) -> Response:
+    async def chat_completions(self, req: ChatRequest, lease: Lease | None = None) -> Response:
+        """``lease``: the caller's admission under its limits, released with the tokens
+        the engine reports when the completion (or its stream) ends."""
+        try:
+            return await self._chat_completions(req, lease)
+        except BaseException:
+            if lease is not None:
+                await lease.release(0)
+            raise
+
+    async def _chat_completions(self, req: ChatRequest, lease: Lease | None) -> Response:
         handle = self._engine(req.model)
         started = time.perf_counter()
         if not req.stream:
             completion: ChatCompletion = await call(handle.chat.remote(req))
             metrics.record_completion(req.model, completion.usage, time.perf_counter() - started)
+            if lease is not None:
+                usage = completion.usage
+                await lease.release(usage.prompt_tokens + usage.completion_tokens if usage else 0)
             return JSONResponse(completion.model_dump(exclude_none=True))
         routed = self.direct is not None and self.direct.serves(req.model)
         # remote() is typed as either response; options(stream=True) makes it the generator.
@@ -174,7 +188,7 @@ class OpenAIApi:
             raise
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(
-            self._sse(req.model, first, batches, stream, include_usage, started),
+            self._sse(req.model, first, batches, stream, include_usage, started, lease),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -187,6 +201,7 @@ class OpenAIApi:
         stream: DeploymentResponseGenerator[list[dict[str, Any]] | DirectRoute],
         include_usage: bool,
         started: float,
+        lease: Lease | None = None,
     ) -> AsyncIterator[bytes]:
         """OpenAI server-sent events from the engine's batches of chunk dicts, one write
         per batch; errors end the stream with an ``{"error": ...}`` event, as OpenAI does.
@@ -194,6 +209,7 @@ class OpenAIApi:
         stream's admission."""
         ttft_recorded = False
         relayed_to_its_end = False
+        tokens = 0
         try:
             batch = first
             while True:
@@ -201,9 +217,9 @@ class OpenAIApi:
                 for chunk in batch:
                     usage = chunk.get("usage")
                     if usage is not None:
-                        metrics.record_completion(
-                            model, Usage.model_validate(usage), time.perf_counter() - started
-                        )
+                        counted = Usage.model_validate(usage)
+                        tokens += counted.prompt_tokens + counted.completion_tokens
+                        metrics.record_completion(model, counted, time.perf_counter() - started)
                         if not include_usage:
                             continue
                     elif not ttft_recorded and chunk["choices"][0].get("delta", {}).get("content"):
@@ -227,6 +243,8 @@ class OpenAIApi:
             aclose = getattr(batches, "aclose", None)
             if aclose is not None:
                 await aclose()
+            if lease is not None:
+                await lease.release(tokens)
 
     async def embeddings(self, request: Request) -> Response:
         req: EmbeddingRequest = await parse_body(request, EmbeddingRequest, self.max_request_bytes)

@@ -96,3 +96,15 @@ async def test_an_apps_daily_tokens_survive_the_limits_actor(
     other = create_app(model={"model": "scripted", "max_tokens": 8})
     free = auth.post(server + "/api/conversations", json={"app_id": other})
     assert free.status_code == 201  # another app has its own quota (none)
+
+
+def test_a_keys_daily_tokens_count_raw_model_completions(server: str) -> None:
+    _, secret = _key(server, {"tokens_per_day": 1})
+    body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    url = server + "/v1/chat/completions"
+    streamed = httpx.post(url, json={**body, "stream": True}, headers=auth.bearer(secret))
+    assert streamed.status_code == 200 and "[DONE]" in streamed.text  # the usage counted
+    refused = httpx.post(url, json=body, headers=auth.bearer(secret))
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert httpx.post(url, json=body, headers=auth.bearer(auth.KEY)).status_code == 200
